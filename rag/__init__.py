@@ -1,0 +1,18 @@
+"""PaperTrail: cited question answering over Chinese newspaper pages.
+
+>>> import rag
+>>> pt = rag.open_index()            # loads embeddings/index, building it from the sample pages if needed
+>>> pt.ask("北京技术合同成交额增长了多少？").to_dict()
+"""
+
+from rag.config import Config
+from rag.index import Index, IndexLoadError
+from rag.ingest import IngestReport
+from rag.load import IngestError
+from rag.pipeline import PaperTrail
+from rag.types import Answer, Chunk, Citation, Document, Hit, PageMeta
+
+open_index = PaperTrail.open
+
+__all__ = ["Answer", "Chunk", "Citation", "Config", "Document", "Hit", "Index", "IndexLoadError", "IngestError",
+           "IngestReport", "PageMeta", "PaperTrail", "open_index"]

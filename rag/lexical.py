@@ -1,0 +1,95 @@
+"""BM25 over jieba tokens: term counts stored sparse (no pickle), weights derived on load."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jieba
+import numpy as np
+from scipy import sparse
+
+jieba.setLogLevel(60)
+
+STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 等 也 都 就 而 并 或 之 其 这 那 有 为 对 从 到 把 被 将 于 以 中 上 下 个 年 月 日 "
+    "多少 什么 哪些 哪个 哪里 怎么 怎样 如何 为什么 几 吗 呢 啊 谁 何时 是否 "
+    "a an the of to in on for and or is are was were be been by with at from as what which who whom how "
+    "when where why did does do many much".split()
+)
+TOKEN = re.compile(r"[\w\u3400-\u9fff]+")
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens, lower-cased, without punctuation or stopwords."""
+    return [
+        token
+        for token in (t.strip() for t in jieba.cut_for_search(text.lower()))
+        if token and TOKEN.fullmatch(token) and token not in STOPWORDS
+    ]
+
+
+class BM25:
+    """Okapi BM25; ``counts`` is a chunks × terms matrix of term frequencies."""
+
+    def __init__(self, vocab: dict[str, int], counts: sparse.csr_matrix, k1: float = 1.2, b: float = 0.75) -> None:
+        self.vocab = vocab
+        self.counts = counts
+        n = counts.shape[0]
+        lengths = np.asarray(counts.sum(axis=1)).ravel().astype(np.float32)
+        avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
+        df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        coo = counts.tocoo()
+        norm = k1 * (1 - b + b * lengths / avg)
+        data = self.idf[coo.col] * coo.data * (k1 + 1) / (coo.data + norm[coo.row])
+        self.weights = sparse.csc_matrix((data.astype(np.float32), (coo.row, coo.col)), shape=counts.shape)
+
+    @classmethod
+    def build(cls, corpus: list[list[str]]) -> BM25:
+        return cls.empty().extend(corpus)
+
+    @classmethod
+    def empty(cls) -> BM25:
+        return cls({}, sparse.csr_matrix((0, 0), dtype=np.float32))
+
+    def extend(self, corpus: list[list[str]]) -> BM25:
+        """A new BM25 with rows for ``corpus`` appended."""
+        vocab = dict(self.vocab)
+        rows, cols, values = [], [], []
+        for row, tokens in enumerate(corpus):
+            counts: dict[int, int] = {}
+            for token in tokens:
+                term = vocab.setdefault(token, len(vocab))
+                counts[term] = counts.get(term, 0) + 1
+            rows.extend([row] * len(counts))
+            cols.extend(counts)
+            values.extend(counts.values())
+        old = self.counts.copy()
+        old.resize((old.shape[0], len(vocab)))
+        new = sparse.csr_matrix((np.array(values, dtype=np.float32), (rows, cols)), shape=(len(corpus), len(vocab)))
+        return BM25(vocab, sparse.vstack([old, new], format="csr"))
+
+    def select(self, rows: np.ndarray) -> BM25:
+        """A new BM25 keeping only the given rows (for removals)."""
+        return BM25(self.vocab, self.counts[rows])
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query."""
+        ids = [self.vocab[t] for t in dict.fromkeys(query_tokens) if t in self.vocab]
+        if not ids:
+            return np.zeros(self.weights.shape[0], dtype=np.float32)
+        return np.asarray(self.weights[:, ids].sum(axis=1)).ravel().astype(np.float32)
+
+    def save(self, folder: Path) -> None:
+        (folder / "lexical_vocab.json").write_text(json.dumps(list(self.vocab), ensure_ascii=False), encoding="utf-8")
+        c = self.counts
+        np.savez(folder / "lexical.npz", data=c.data, indices=c.indices, indptr=c.indptr, shape=np.array(c.shape))
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25:
+        terms = json.loads((folder / "lexical_vocab.json").read_text(encoding="utf-8"))
+        with np.load(folder / "lexical.npz", allow_pickle=False) as z:
+            counts = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+        return cls({t: i for i, t in enumerate(terms)}, counts)

@@ -1,0 +1,112 @@
+"""Hybrid retrieval: dense (FAISS) and BM25 fused by query language, reprints grouped."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from rag.config import Config
+from rag.embed import Embedder
+from rag.index import Index
+from rag.lexical import tokenize
+from rag.types import Chunk, Hit
+
+CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+
+
+def cjk_share(text: str) -> float:
+    """Fraction of a text's non-space characters that are Chinese."""
+    chars = [c for c in text if not c.isspace()]
+    return sum(bool(CJK_CHAR.match(c)) for c in chars) / len(chars) if chars else 0.0
+
+
+def minmax(x: np.ndarray) -> np.ndarray:
+    span = float(x.max() - x.min()) if len(x) else 0.0
+    return (x - x.min()) / span if span > 0 else np.zeros_like(x)
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, lexical_weight: float) -> np.ndarray:
+    """Convex mix of min-max normalised scores over one candidate set."""
+    if lexical_weight <= 0 or not lexical.any():
+        return dense.astype(np.float32)
+    return ((1 - lexical_weight) * minmax(dense) + lexical_weight * minmax(lexical)).astype(np.float32)
+
+
+def bigrams(text: str) -> set[str]:
+    text = re.sub(r"\s+", "", text)
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def containment(a: set[str], b: set[str]) -> float:
+    """Share of the smaller set found in the other."""
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def group_reprints(hits: list[Hit], threshold: float) -> list[Hit]:
+    """Fold a hit into a better-ranked one from another page when their texts nearly match."""
+    kept: list[tuple[Hit, set[str]]] = []
+    for hit in hits:
+        grams = bigrams(hit.chunk.text)
+        twin = next((k for k, g in kept if k.chunk.doc_id != hit.chunk.doc_id
+                     and all(r.doc_id != hit.chunk.doc_id for r in k.reprints)
+                     and containment(grams, g) >= threshold), None)
+        if twin is None:
+            kept.append((hit, grams))
+        else:
+            twin.reprints.append(hit.chunk)
+    return [k for k, _ in kept]
+
+
+class Retriever:
+    """Finds the chunks that best match a question."""
+
+    def __init__(self, index: Index, embedder: Embedder, config: Config) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.config = config
+
+    def search(self, question: str, top_k: int | None = None, where=None) -> list[Hit]:
+        """Top hits (reprints folded in), best first; ``where`` filters chunks."""
+        top_k = top_k or self.config.top_k
+        if not len(self.index):
+            return []
+        query = self.embedder.encode_queries([question])[0]
+        return self.search_vector(question, query, top_k, where)
+
+    def search_vector(self, question: str, query: np.ndarray, top_k: int, where=None) -> list[Hit]:
+        n = len(self.index)
+        k = min(n, self.config.candidates if where is None else n)
+        _, ids = self.index.vectors.search(query[None, :].astype(np.float32), k)
+        weight = self.config.lexical_weight * cjk_share(question)
+        lexical_all = self.index.lexical.scores(tokenize(question)) if weight > 0 else np.zeros(n, np.float32)
+        candidates = [i for i in ids[0] if i >= 0]
+        if weight > 0:
+            candidates = list(dict.fromkeys(candidates + list(np.argsort(-lexical_all)[:k])))
+        if where is not None:
+            candidates = [i for i in candidates if where(self.index.chunks[i])]
+        if not candidates:
+            return []
+        cand = np.array(candidates)
+        dense = self.index.vectors.reconstruct_batch(cand) @ query
+        lexical = lexical_all[cand]
+        fused = fuse(dense, lexical, weight)
+        order = np.argsort(-fused, kind="stable")
+        hits = [Hit(self.index.chunks[cand[i]], float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
+        return group_reprints(hits, self.config.reprint_similarity)[:top_k]
+
+
+def chunk_filter(papers: list[str] | None = None, date_from: str | None = None, date_to: str | None = None):
+    """A ``where`` predicate on paper and ISO date range (unknown dates fail a date filter)."""
+    if not papers and not date_from and not date_to:
+        return None
+
+    def where(chunk: Chunk) -> bool:
+        if papers and chunk.meta.paper not in papers:
+            return False
+        date = chunk.meta.date
+        if (date_from or date_to) and not date:
+            return False
+        return not (date_from and date < date_from or date_to and date > date_to)
+
+    return where

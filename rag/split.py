@@ -1,0 +1,48 @@
+"""Cut articles into overlapping chunks on Chinese sentence boundaries."""
+
+from __future__ import annotations
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from rag.articles import split_articles
+from rag.config import Config
+from rag.types import Chunk, Document
+
+SEPARATORS = ["\n\n", "\n", r"[。！？!?][”’」』）)]*", r"[；;…]+", r"[，,、：:]", " ", ""]
+
+
+def make_splitter(config: Config) -> RecursiveCharacterTextSplitter:
+    """A splitter that prefers paragraph, then sentence, then clause boundaries."""
+    return RecursiveCharacterTextSplitter(
+        separators=SEPARATORS,
+        is_separator_regex=True,
+        keep_separator="end",
+        chunk_size=config.chunk_size,
+        chunk_overlap=config.chunk_overlap,
+    )
+
+
+def split_document(doc: Document, config: Config, first_id: int = 0) -> list[Chunk]:
+    """Chunks of every article of ``doc``; each chunk's offsets index ``doc.text``."""
+    splitter = make_splitter(config)
+    chunks: list[Chunk] = []
+    for article in split_articles(doc.doc_id, doc.text):
+        body = doc.text[article.start : article.end]
+        previous = -1
+        for piece in splitter.split_text(body):
+            found = body.find(piece, previous + 1)
+            previous = found if found >= 0 else body.find(piece)
+            start = article.start + previous
+            chunks.append(
+                Chunk(
+                    chunk_id=first_id + len(chunks),
+                    doc_id=doc.doc_id,
+                    text=piece,
+                    start=start,
+                    end=start + len(piece),
+                    title=article.title,
+                    source=doc.source,
+                    meta=doc.meta,
+                )
+            )
+    return chunks

@@ -1,0 +1,126 @@
+"""Plain dataclasses passed between the pipeline steps."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class PageMeta:
+    """What is known of a page's origin; unknown stays ``None``."""
+
+    paper: str | None = None
+    date: str | None = None
+    page: int | None = None
+
+
+@dataclass
+class Document:
+    """One ingested file (usually one printed page), raw and cleaned.
+
+    ``spans`` maps cleaned text back to raw text: each ``(clean_start, raw_start)``
+    begins a run of characters copied verbatim (cleaning only deletes characters).
+    """
+
+    doc_id: str
+    source: str
+    meta: PageMeta
+    raw: str
+    text: str
+    spans: list[tuple[int, int]]
+    sha256: str = ""
+    path: str | None = None
+
+    def raw_offset(self, pos: int) -> int:
+        """Map an offset in ``text`` to the matching offset in ``raw``."""
+        from bisect import bisect_right
+
+        i = bisect_right(self.spans, (pos, float("inf"))) - 1
+        if i < 0:
+            return pos
+        clean_start, raw_start = self.spans[i]
+        return raw_start + (pos - clean_start)
+
+
+@dataclass
+class Article:
+    """A span of a cleaned page holding one story."""
+
+    doc_id: str
+    title: str | None
+    start: int
+    end: int
+    byline: str | None = None
+    jump_to: str | None = None
+    jump_from: str | None = None
+
+
+@dataclass
+class Chunk:
+    """A piece of an article sized for the embedding model; offsets index ``Document.text``."""
+
+    chunk_id: int
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    title: str | None
+    source: str
+    meta: PageMeta
+
+    def embed_text(self) -> str:
+        """The text given to the embedder: headline first, then the passage."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its fused score; ``reprints`` are the same story on other pages."""
+
+    chunk: Chunk
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+    reprints: list[Chunk] = field(default_factory=list)
+
+
+@dataclass
+class Citation:
+    """One numbered source of an answer, in the public JSON shape."""
+
+    n: int
+    paper: str | None
+    date: str | None
+    page: int | None
+    title: str | None
+    source: str
+    text: str
+    score: float
+    sentence: str | None = None
+    start: int | None = None
+    end: int | None = None
+    also: list[dict[str, Any]] = field(default_factory=list)
+
+    def label(self) -> str:
+        """Human citation line: 铜仁日报 · 2026-04-02 · 第3版 · headline."""
+        parts = [self.paper, self.date, f"第{self.page}版" if self.page else None, self.title]
+        known = [p for p in parts if p]
+        if not self.page:
+            known.append(self.source)
+        return " · ".join(known)
+
+
+@dataclass
+class Answer:
+    """An answer with its citations; ``to_dict`` gives the CLI/API JSON shape."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    notice: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
