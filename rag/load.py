@@ -13,6 +13,7 @@ from rag.types import PageMeta
 
 SUFFIXES = {".txt", ".md"}
 MANIFEST = "metadata.json"
+SIDECAR = ".meta.json"
 
 
 class IngestError(Exception):
@@ -34,7 +35,8 @@ def find_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in SUFFIXES)
+            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in SUFFIXES
+                         and not p.name.endswith(SIDECAR))
         elif path.exists():
             found.append(path)
         else:
@@ -74,9 +76,9 @@ def decode(data: bytes, name: str) -> str:
 
 
 def metadata_for(path: Path) -> PageMeta:
-    """Metadata from ``metadata.json`` beside the file (keyed by file name), else unknown."""
-    manifest = path.parent / MANIFEST
-    entry = _read_manifest(manifest).get(path.name, {})
+    """Metadata from a ``NAME.meta.json`` sidecar, else ``metadata.json`` beside the file, else unknown."""
+    sidecar = path.with_name(path.name + SIDECAR)
+    entry = _read_manifest(sidecar) if sidecar.is_file() else _read_manifest(path.parent / MANIFEST).get(path.name, {})
     page = entry.get("page")
     return PageMeta(paper=entry.get("paper"), date=entry.get("date"), page=int(page) if page is not None else None)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rag.answer import select_evidence, should_abstain
@@ -23,6 +24,7 @@ class PaperTrail:
         self.index = index
         self.embedder = embedder or Embedder(config)
         self.retriever = Retriever(index, self.embedder, config)
+        self.lock = threading.RLock()
 
     @classmethod
     def open(cls, config: Config | None = None, build_from: Iterable[Path] | None = None) -> PaperTrail:
@@ -43,9 +45,10 @@ class PaperTrail:
 
     def ingest(self, paths: Iterable[Path], save: bool = True) -> IngestReport:
         """Add pages (files or folders) and save the index."""
-        report = ingest([Path(p) for p in paths], self.index, self.embedder, self.config)
-        if save and report.indexed:
-            self.index.save(self.config.index_dir)
+        with self.lock:
+            report = ingest([Path(p) for p in paths], self.index, self.embedder, self.config)
+            if save and report.indexed:
+                self.index.save(self.config.index_dir)
         return report
 
     def search(self, question: str, top_k: int | None = None, papers: list[str] | None = None,
@@ -60,11 +63,19 @@ class PaperTrail:
             raise ValueError("empty question")
         query = self.embedder.encode_queries([question])[0]
         where = chunk_filter(papers, date_from, date_to)
-        hits = self.retriever.search_vector(question, query, self.config.top_k, where) if len(self.index) else []
+        with self.lock:
+            hits = self.retriever.search_vector(question, query, self.config.top_k, where) if len(self.index) else []
         evidence = select_evidence(question, query, hits, self.embedder, self.index.lexical, self.config)
         if should_abstain(question, hits, evidence, self.index, self.config):
             return abstention(question, cjk_share(question) > 0.3)
         return cited_answer(question, evidence)
+
+    def ask_stream(self, question: str, **filters) -> Iterator[str | Answer]:
+        """Yield pieces of the answer text as they are ready, then the finished ``Answer``."""
+        answer = self.ask(question, **filters)
+        for piece in answer.answer.split(" "):
+            yield piece + " "
+        yield answer
 
     def ask_batch(self, questions: Iterable[str]) -> list[Answer]:
         return [self.ask(q) for q in questions]
