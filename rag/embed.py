@@ -29,7 +29,7 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
     def _prompt(self, kind: str) -> str:
         override = self.config.query_prompt if kind == "query" else self.config.passage_prompt

@@ -1,0 +1,44 @@
+import numpy as np
+
+from rag.retrieve import bigrams, chunk_filter, cjk_share, containment, fuse
+
+
+def test_cjk_share():
+    assert cjk_share("北京技术合同") == 1.0
+    assert cjk_share("how much did Beijing grow") == 0.0
+    assert 0 < cjk_share("2019年西藏") < 1
+
+
+def test_fuse_ignores_lexical_for_zero_weight():
+    dense, lexical = np.array([0.9, 0.8]), np.array([0.0, 10.0])
+    assert np.array_equal(np.argsort(-fuse(dense, lexical, 0.0)), [0, 1])
+    assert np.array_equal(np.argsort(-fuse(dense, lexical, 0.6)), [1, 0])
+
+
+def test_containment_of_reprint_with_ocr_differences():
+    a = bigrams("2021年至2025年,北京技术合同成交额从7000多亿元增长至9800多亿元,提升了40.8%。")
+    b = bigrams("2021年至2025年，北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%。")
+    assert containment(a, b) > 0.8
+    assert containment(a, bigrams("拉萨市工会系统重点工作推进会议召开。")) < 0.2
+
+
+def test_english_question_ranks_chinese_passage(sample_rag):
+    hits = sample_rag.search("How many high-tech enterprises did Tibet have in 2019?")
+    assert hits[0].chunk.source == "001_e966a7bb64436bc5.txt"
+    assert hits[0].lexical == 0.0
+
+
+def test_reprinted_story_is_one_hit_citing_both_pages(sample_rag):
+    hits = sample_rag.search("北京技术合同成交额从多少增长到多少？")
+    top = hits[0]
+    pages = {top.chunk.source} | {c.source for c in top.reprints}
+    assert pages == {"002_545d6686b7c5b8d1.txt", "004_3fa1046521e36f31.txt"}
+    assert all(h.chunk.source not in pages or h is top or "9800" not in h.chunk.text for h in hits)
+
+
+def test_filters_by_paper_and_date(sample_rag):
+    hits = sample_rag.search("科技创新", papers=["拉萨日报"])
+    assert hits and {h.chunk.meta.paper for h in hits} == {"拉萨日报"}
+    assert not sample_rag.search("科技创新", date_from="2030-01-01")
+    where = chunk_filter(date_from="2026-04-01", date_to="2026-04-02")
+    assert {h.chunk.meta.date for h in sample_rag.retriever.search("科技创新", 5, where)} == {"2026-04-02"}
