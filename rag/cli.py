@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.index import Index, IndexLoadError
+from rag.load import IngestError
 from rag.lock import IndexBusyError
 from rag.pipeline import PaperTrail
 from rag.types import Answer
@@ -208,16 +209,21 @@ def cmd_remove(args: argparse.Namespace, config: Config) -> int:
         print(f"error: {config.index_dir}: no index here", file=sys.stderr)
         return 2
     rag = PaperTrail.open(config)
-    missing = 0
+    failures = 0
     for key in args.keys:
-        removed = rag.remove(key)
+        try:
+            removed = rag.remove(key)
+        except IngestError as err:
+            print(f"error: {err}", file=sys.stderr)
+            failures += 1
+            continue
         for doc in removed:
             print(f"removed  {doc.source} ({doc.doc_id})")
         if not removed:
             print(f"error: {key}: no indexed page has this source, path or id (see `python -m rag list`)",
                   file=sys.stderr)
-            missing += 1
-    return 1 if missing else 0
+            failures += 1
+    return 1 if failures else 0
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "batch": cmd_batch, "serve": cmd_serve, "list": cmd_list,

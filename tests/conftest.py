@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,20 @@ def sample_rag(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     rag = PaperTrail.create(config, embedder)
     rag.ingest([config.sample_dir])
     return rag
+
+
+@pytest.fixture(scope="session")
+def ui_url(tmp_path_factory: pytest.TempPathFactory, sample_rag: PaperTrail) -> Iterator[str]:
+    """The web chat over a copy of the sample index (uploads go beside the copy), on a free local port."""
+    from rag.index import Index
+    from ui.app import launch
+
+    folder = tmp_path_factory.mktemp("ui") / "index"
+    shutil.copytree(sample_rag.config.index_dir, folder)
+    rag = PaperTrail(Index.load(folder), sample_rag.config.with_(index_dir=folder), sample_rag.embedder)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = launch(rag, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

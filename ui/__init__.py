@@ -1,0 +1,1 @@
+"""PaperTrail's web chat (Gradio): cited answers, a sources panel, filters and uploads."""

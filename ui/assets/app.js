@@ -1,0 +1,15 @@
+// Clicking a [n] marker or a source line in the chat opens that passage in the sources panel.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#src-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const card = document.getElementById(link.getAttribute("href").slice(1));
+  if (!card) return;
+  const turn = card.closest("details.pt-turn");
+  if (turn) turn.open = true;
+  card.open = true;
+  card.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  card.classList.add("pt-flash");
+  setTimeout(() => card.classList.remove("pt-flash"), 1600);
+}, true);

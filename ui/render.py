@@ -1,0 +1,84 @@
+"""HTML and Markdown for the chat: linked [n] markers, source lists and passage cards."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from typing import Any
+
+from rag.types import Answer, Citation
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def anchor(turn: int, n: int) -> str:
+    """The element id of citation ``n`` of answer ``turn`` in the sources panel."""
+    return f"src-{turn}-{n}"
+
+
+def page_label(fields: dict[str, Any]) -> str:
+    """paper · date · 第N版 · headline for a citation or one of its reprints (``Citation.also``)."""
+    known = {k: fields.get(k) for k in ("paper", "date", "page", "title", "source")}
+    return Citation(n=0, text="", score=0.0, **known).label()
+
+
+def chat_markdown(answer: Answer, turn: int) -> str:
+    """The answer with each [n] linked to its passage, then the numbered sources."""
+    numbers = {c.n for c in answer.citations}
+
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        return f"[\\[{n}\\]](#{anchor(turn, n)})" if n in numbers else m.group()
+
+    lines = [MARKER.sub(link, answer.answer)]
+    if answer.citations:
+        lines += ["", "**Sources**", ""]
+        for c in answer.citations:
+            reprints = "; ".join(page_label(a) for a in c.also)
+            lines.append(f"{c.n}. [{link_text(c.label())}](#{anchor(turn, c.n)})"
+                         + (f" — also in {reprints}" if reprints else ""))
+    if answer.notice:
+        lines += ["", f"_{answer.notice}_"]
+    return "\n".join(lines)
+
+
+def link_text(text: str) -> str:
+    """Text safe inside a Markdown link label."""
+    return text.replace("[", "\\[").replace("]", "\\]")
+
+
+def passage(c: dict[str, Any]) -> str:
+    """The cited passage, escaped, with its supporting sentence marked."""
+    text, sentence = c["text"], c.get("sentence")
+    at = text.find(sentence) if sentence else -1
+    if at < 0:
+        lead = f"<p class='pt-sentence'><mark>{escape(sentence)}</mark></p>" if sentence else ""
+        return lead + f"<p class='pt-passage'>{escape(text)}</p>"
+    end = at + len(sentence)
+    return (f"<p class='pt-passage'>{escape(text[:at])}<mark>{escape(sentence)}</mark>"
+            f"{escape(text[end:])}</p>")
+
+
+def source_card(turn: int, c: dict[str, Any], open_: bool) -> str:
+    also = "".join(f"<li>{escape(page_label(a))}</li>" for a in c["also"])
+    return (f"<details class='pt-source' id='{anchor(turn, c['n'])}'{' open' if open_ else ''}>"
+            f"<summary><b>[{c['n']}]</b> {escape(page_label(c))}</summary>"
+            f"{passage(c)}"
+            f"<p class='pt-meta'>score {c['score']:.3f} · file <code>{escape(c['source'])}</code></p>"
+            + (f"<p class='pt-meta'>Also printed in:</p><ul class='pt-also'>{also}</ul>" if also else "")
+            + "</details>")
+
+
+def sources_html(answers: list[dict[str, Any]]) -> str:
+    """The sources panel: the latest answer's passages first (first one open), earlier answers folded."""
+    if not answers:
+        return "<div class='pt-empty'>Sources of each answer appear here. Click a [n] marker to open its passage.</div>"
+    groups = []
+    for turn in range(len(answers), 0, -1):
+        answer = answers[turn - 1]
+        latest = turn == len(answers)
+        cards = "".join(source_card(turn, c, latest and i == 0) for i, c in enumerate(answer["citations"]))
+        body = cards or "<p class='pt-meta'>No sources: the pages do not answer this.</p>"
+        groups.append(f"<details class='pt-turn'{' open' if latest else ''}>"
+                      f"<summary>{escape(answer['question'])}</summary>{body}</details>")
+    return "".join(groups)
