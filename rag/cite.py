@@ -17,6 +17,14 @@ def describe(chunk: Chunk) -> dict:
     return {"paper": m.paper, "date": m.date, "page": m.page, "title": chunk.title, "source": chunk.source}
 
 
+def continued(hit: Hit) -> list[dict]:
+    """One entry per other page holding the rest of the hit's article (jump line), marked ``continued``."""
+    first: dict[str, Chunk] = {}
+    for chunk in hit.continued:
+        first.setdefault(chunk.doc_id, chunk)
+    return [{**describe(c), "continued": True} for c in first.values()]
+
+
 def citation(n: int, hit: Hit, sentence: Evidence | None = None) -> Citation:
     return Citation(
         n=n,
@@ -25,7 +33,7 @@ def citation(n: int, hit: Hit, sentence: Evidence | None = None) -> Citation:
         sentence=sentence.text if sentence else None,
         start=sentence.start if sentence else hit.chunk.start,
         end=sentence.end if sentence else hit.chunk.end,
-        also=[describe(c) for c in hit.reprints],
+        also=[describe(c) for c in hit.reprints] + continued(hit),
         **describe(hit.chunk),
     )
 

@@ -94,7 +94,7 @@ def _lines(text: str) -> list[tuple[int, int]]:
 
 def _width(line: str) -> float:
     """Printed width in CJK character cells: ASCII counts half."""
-    return sum(0.5 if ord(c) < 128 else 1.0 for c in line)
+    return len(line) - 0.5 * len(line.encode("ascii", "ignore"))
 
 
 def _column_width(widths: list[float]) -> int | None:

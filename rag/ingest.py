@@ -1,72 +1,133 @@
-"""Ingest page files into an index: load → clean → split → embed → index."""
+"""Ingest page files into an index (load → clean → split → embed → index), and remove them.
+
+Re-ingest is idempotent: a file whose path and content hash are already indexed is
+skipped, a changed file (same path, new content) replaces its old pages, and content
+already indexed from another path is not added twice. Nothing touches the index until
+every new page is embedded, so a failure (or kill) mid-run leaves it as it was.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
 
 from rag.clean import clean
 from rag.config import Config
 from rag.embed import Embedder
 from rag.index import Index
-from rag.load import IngestError, RawPage, iter_pages
+from rag.jumps import link_jumps
+from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
+from rag.reprints import find_reprints
 from rag.split import split_document
-from rag.types import Document
+from rag.types import Chunk, Document
 
 
 @dataclass
 class IngestReport:
-    """What an ingest run did: files indexed, skipped (unchanged) and failed with reasons."""
+    """What an ingest run did: files indexed, replaced (changed), skipped and failed with reasons."""
 
     indexed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     chunks: int = 0
+    replaced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"indexed {len(self.indexed)} file(s) ({self.chunks} chunks), "
-                f"skipped {len(self.skipped)} unchanged, failed {len(self.failed)}")
+        replaced = f" ({len(self.replaced)} replaced a changed file)" if self.replaced else ""
+        return (f"indexed {len(self.indexed)} page(s) ({self.chunks} chunks){replaced}, "
+                f"skipped {len(self.skipped)} unchanged or duplicate, failed {len(self.failed)}")
 
 
 def to_document(page: RawPage) -> Document:
     """Clean a page into a ``Document`` that remembers where each character came from."""
     cleaned = clean(page.text)
     return Document(
-        doc_id=page.sha256[:16],
-        source=page.path.name,
+        doc_id=page.doc_id,
+        source=page.source,
         meta=page.meta,
         raw=page.text,
         text=cleaned.text,
         spans=cleaned.spans(),
         sha256=page.sha256,
-        path=str(page.path),
+        path=absolute(page.path),
     )
 
 
 def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Config) -> IngestReport:
     """Add every readable page under ``paths`` to ``index``; bad files are reported, never fatal."""
     report = IngestReport()
-    docs: list[Document] = []
-    for item in iter_pages(paths, config):
+    by_path: dict[str, list[str]] = defaultdict(list)
+    for doc in index.documents.values():
+        by_path[doc.path or doc.source].append(doc.doc_id)
+    stale: set[str] = set()
+    docs: dict[str, Document] = {}
+    chunks: list[Chunk] = []
+    files = list(find_files(paths))
+    for item in tqdm(files, desc="reading", unit="file", disable=not config.show_progress or len(files) < 2):
         if isinstance(item, IngestError):
             report.failed.append(str(item))
             continue
-        doc = to_document(item)
-        if doc.doc_id in index.documents or any(d.doc_id == doc.doc_id for d in docs):
-            report.skipped.append(doc.source)
+        try:
+            data = read_bytes(item, config)
+            where, digest = absolute(item), sha256(data)
+            old = by_path.get(where, [])
+            if old and all(index.documents[d].sha256 == digest for d in old):
+                report.skipped.append(f"{item} (unchanged)")
+                continue
+            pages = [to_document(p) for p in parse(item, data, config)]
+        except IngestError as err:
+            report.failed.append(str(err))
             continue
-        docs.append(doc)
-    chunks, kept = [], []
-    for doc in docs:
-        doc_chunks = split_document(doc, config, first_id=len(index) + len(chunks))
-        if not doc_chunks:
-            report.failed.append(f"{doc.source}: no text left after cleaning")
+        if old:
+            stale.update(old)
+            report.replaced.append(str(item))
+        fresh = [d for d in pages if d.doc_id not in index.documents and d.doc_id not in docs]
+        if not fresh:
+            twin = (index.documents.get(pages[0].doc_id) or docs[pages[0].doc_id]).source
+            report.skipped.append(f"{item} (same content as {twin})")
             continue
-        chunks.extend(doc_chunks)
-        kept.append(doc)
-        report.indexed.append(doc.source)
-    vectors = embedder.encode_passages([c.embed_text() for c in chunks])
-    index.add(kept, chunks, vectors)
+        for doc in fresh:
+            doc_chunks = split_document(doc, config)
+            if not doc_chunks:
+                report.failed.append(f"{item}: {doc.source}: no text left after cleaning")
+                continue
+            docs[doc.doc_id] = doc
+            chunks.extend(doc_chunks)
+            report.indexed.append(doc.source)
+    if not chunks and not stale:
+        return report
+    vectors = embedder.encode_passages([c.embed_text() for c in chunks]) if chunks else np.zeros((0, index.dim))
+    removed = index.remove(stale)
+    index.add(list(docs.values()), chunks, vectors)
+    link(index, config)
     report.chunks = len(chunks)
+    report.removed = [d.source for d in removed]
     return report
+
+
+def remove(index: Index, key: str, config: Config) -> list[Document]:
+    """Remove the documents named by ``key`` (id, source, file name or path); returns them.
+
+    A file name shared by files in different folders is refused (``IngestError``): give the path or id.
+    """
+    docs = index.find(key) or index.find(absolute(Path(key)))
+    paths = sorted({d.path or d.source for d in docs})
+    if len(paths) > 1:
+        raise IngestError(f"{key}: names pages of {len(paths)} files ({', '.join(paths)}); give the path or id")
+    index.remove(d.doc_id for d in docs)
+    link(index, config)
+    return docs
+
+
+def link(index: Index, config: Config) -> None:
+    """Recompute jump links and reprint groups over the whole index."""
+    documents = list(index.documents.values())
+    link_jumps(documents, index.chunks)
+    find_reprints(documents, index.chunks, config.reprint_similarity)
+    index.touch()

@@ -1,19 +1,34 @@
-"""Read page files and what is known of their paper, date and page."""
+"""Find page files, read them safely and decode them into pages with metadata.
+
+Text files (``.txt``, ``.md``) are one page each, in any of UTF-8 (with or without
+BOM), GB18030/GBK or UTF-16 (encoding detected with charset-normalizer). A PDF
+gives one page per PDF page, with source ``NAME.pdf#p3`` (see ``rag.pdf``). Files
+over ``Config.max_file_bytes`` are refused. Metadata: see ``rag.metadata``.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
+import os
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import charset_normalizer
+
 from rag.config import Config
+from rag.metadata import MetadataError, file_metadata, from_pdf, merge, page_metadata
+from rag.pdf import PdfError, read_pdf
 from rag.types import PageMeta
 
-SUFFIXES = {".txt", ".md"}
-MANIFEST = "metadata.json"
-SIDECAR = ".meta.json"
+TEXT_SUFFIXES = {".txt", ".md"}
+SUFFIXES = TEXT_SUFFIXES | {".pdf"}
+GB = {"gb2312", "gbk", "gb18030", "hz"}
+CHAOS_MARGIN = 0.05
+"""Short texts decode cleanly in several CJK encodings; GB18030 wins unless clearly worse (this is a Chinese app)."""
+CONTROL_SHARE = 0.01
+"""Decoded text with more control characters than this share is binary, not text."""
 
 
 class IngestError(Exception):
@@ -22,83 +37,133 @@ class IngestError(Exception):
 
 @dataclass
 class RawPage:
-    """A file's decoded text and metadata, before cleaning."""
+    """One page's decoded text and metadata, before cleaning; ``sha256`` is the whole file's."""
 
     path: Path
     text: str
     meta: PageMeta
     sha256: str
+    source: str = ""
+    doc_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.source = self.source or self.path.name
+        self.doc_id = self.doc_id or self.sha256[:16]
 
 
-def find_files(paths: Iterable[Path]) -> list[Path]:
-    """Page files under the given files or folders, sorted, manifests excluded."""
-    found: list[Path] = []
+def find_files(paths: Iterable[Path]) -> Iterator[Path | IngestError]:
+    """Page files under the given files or folders, sorted; a bad path gives an error in its place."""
     for path in paths:
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in SUFFIXES
-                         and not p.name.endswith(SIDECAR))
-        elif path.exists():
-            found.append(path)
+            for p in sorted(path.rglob("*")):
+                if p.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in p.relative_to(path).parts):
+                    yield p
+        elif path.exists() or path.is_symlink():
+            yield path
         else:
-            raise IngestError(f"{path}: no such file or folder")
-    return found
+            yield IngestError(f"{path}: no such file or folder")
+
+
+def read_bytes(path: Path, config: Config) -> bytes:
+    """A file's bytes, refusing folders, unreadable paths and files over the size limit."""
+    if path.suffix.lower() not in SUFFIXES:
+        raise IngestError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .txt, .md or .pdf")
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise IngestError(f"{path}: is a folder, not a page file")
+        if size > config.max_file_bytes:
+            raise IngestError(f"{path}: {size} bytes is over the {config.max_file_bytes}-byte limit "
+                              "(Config.max_file_bytes)")
+        return path.read_bytes()
+    except FileNotFoundError as err:
+        raise IngestError(f"{path}: cannot read (broken link or file removed)") from err
+    except OSError as err:
+        raise IngestError(f"{path}: cannot read ({err.strerror})") from err
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse(path: Path, data: bytes, config: Config) -> list[RawPage]:
+    """The pages of a file's bytes, with their metadata."""
+    digest = sha256(data)
+    try:
+        if path.suffix.lower() in TEXT_SUFFIXES:
+            text = decode(data, path)
+            if not text.strip():
+                raise IngestError(f"{path}: empty file")
+            return [RawPage(path, text, merge(file_metadata(path, config)), digest)]
+        return pdf_pages(path, data, digest, config)
+    except MetadataError as err:
+        raise IngestError(f"{path}: {err}") from err
+
+
+def pdf_pages(path: Path, data: bytes, digest: str, config: Config) -> list[RawPage]:
+    """One page per PDF page that has text; page numbers count on from the metadata's, if any."""
+    try:
+        pdf = read_pdf(data)
+    except PdfError as err:
+        raise IngestError(f"{path}: {err}") from err
+    sources = [*file_metadata(path, config), from_pdf(pdf.title, pdf.created)]
+    first = merge(sources).page
+    pages = []
+    for i, text in enumerate(pdf.pages):
+        part = f"p{i + 1}"
+        own = page_metadata(path, f"{path.name}#{part}")
+        label = pdf.labels[i] if i < len(pdf.labels) else None
+        number = own.page or (first + i if first is not None else int(label) if label and label.isdigit() else i + 1)
+        known = merge([own, *sources])
+        if text.strip():
+            pages.append(RawPage(path, text, PageMeta(known.paper, known.date, number), digest,
+                                 f"{path.name}#{part}", sha256(f"{digest}#{part}".encode())[:16]))
+    if not pages:
+        raise IngestError(f"{path}: no text in the PDF (scanned images need OCR first)")
+    return pages
+
+
+def decode(data: bytes, path: Path) -> str:
+    """Text of a file in UTF-8 (BOM or not), UTF-16 or a detected encoding such as GB18030; refuse binary."""
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return _checked(_strict(data, encoding, path), path)
+    try:
+        return _checked(data.decode("utf-8"), path)
+    except UnicodeDecodeError:
+        pass
+    matches = charset_normalizer.from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise IngestError(f"{path}: binary content or unknown text encoding")
+    chinese = next((m for m in matches if m.encoding in GB and m.chaos <= best.chaos + CHAOS_MARGIN), None)
+    return _checked(_strict(data, "gb18030" if chinese else best.encoding, path), path)
+
+
+def _strict(data: bytes, encoding: str, path: Path) -> str:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as err:
+        raise IngestError(f"{path}: not valid {encoding} text ({err})") from err
+
+
+def _checked(text: str, path: Path) -> str:
+    """Refuse text that is mostly control characters (binary data that happened to decode)."""
+    sample = text[:100_000]
+    control = sum(1 for c in sample if unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in "\n\r\t\f")
+    if sample and control > CONTROL_SHARE * len(sample):
+        raise IngestError(f"{path}: binary content, not text")
+    return text
 
 
 def read_page(path: Path, config: Config) -> RawPage:
-    """Decode one page file and attach its metadata."""
-    if path.suffix.lower() not in SUFFIXES:
-        raise IngestError(f"{path.name}: unsupported file type {path.suffix or '(none)'}; use .txt or .md")
-    try:
-        size = path.stat().st_size
-        if size > config.max_file_bytes:
-            raise IngestError(f"{path.name}: {size} bytes is over the {config.max_file_bytes}-byte limit")
-        data = path.read_bytes()
-    except OSError as err:
-        raise IngestError(f"{path.name}: cannot read ({err.strerror})") from err
-    text = decode(data, path.name)
-    if not text.strip():
-        raise IngestError(f"{path.name}: empty file")
-    return RawPage(path, text, metadata_for(path), hashlib.sha256(data).hexdigest())
+    """The one page of a file (a text file, or a single-page PDF)."""
+    pages = parse(path, read_bytes(path, config), config)
+    if len(pages) != 1:
+        raise IngestError(f"{path}: {len(pages)} pages; use parse() for multi-page PDFs")
+    return pages[0]
 
 
-def decode(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM), else GB18030; refuse binary content."""
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise IngestError(f"{name}: binary content, not text")
-    for encoding in ("utf-8-sig", "utf-16", "gb18030"):
-        if encoding == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            continue
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise IngestError(f"{name}: unknown text encoding")
-
-
-def metadata_for(path: Path) -> PageMeta:
-    """Metadata from a ``NAME.meta.json`` sidecar, else ``metadata.json`` beside the file, else unknown."""
-    sidecar = path.with_name(path.name + SIDECAR)
-    entry = _read_manifest(sidecar) if sidecar.is_file() else _read_manifest(path.parent / MANIFEST).get(path.name, {})
-    page = entry.get("page")
-    return PageMeta(paper=entry.get("paper"), date=entry.get("date"), page=int(page) if page is not None else None)
-
-
-def _read_manifest(manifest: Path) -> dict[str, dict]:
-    if not manifest.is_file():
-        return {}
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise IngestError(f"{manifest}: invalid metadata manifest ({err})") from err
-    if not isinstance(data, dict):
-        raise IngestError(f"{manifest}: metadata manifest must map file names to {{paper, date, page}}")
-    return data
-
-
-def iter_pages(paths: Iterable[Path], config: Config) -> Iterator[RawPage | IngestError]:
-    """Each page file under ``paths``, or the error that stopped it (bad files never stop the run)."""
-    for path in find_files(paths):
-        try:
-            yield read_page(path, config)
-        except IngestError as err:
-            yield err
+def absolute(path: Path) -> str:
+    """The path as stored in the index: absolute, symlinks kept (so a moved link target is not followed)."""
+    return os.path.abspath(path)

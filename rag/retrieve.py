@@ -43,6 +43,13 @@ def containment(a: set[str], b: set[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
+def same_story(a: Chunk, b: Chunk, grams_a: set[str], grams_b: set[str], threshold: float) -> bool:
+    """Same ingest-time reprint group when both chunks have one (``rag.reprints``), else near-equal text."""
+    if a.reprint_group and b.reprint_group:
+        return a.reprint_group == b.reprint_group
+    return containment(grams_a, grams_b) >= threshold
+
+
 def group_reprints(hits: list[Hit], threshold: float) -> list[Hit]:
     """Fold a hit into a better-ranked one from another page when their texts nearly match."""
     kept: list[tuple[Hit, set[str]]] = []
@@ -50,7 +57,7 @@ def group_reprints(hits: list[Hit], threshold: float) -> list[Hit]:
         grams = bigrams(hit.chunk.text)
         twin = next((k for k, g in kept if k.chunk.doc_id != hit.chunk.doc_id
                      and all(r.doc_id != hit.chunk.doc_id for r in k.reprints)
-                     and containment(grams, g) >= threshold), None)
+                     and same_story(hit.chunk, k.chunk, grams, g, threshold)), None)
         if twin is None:
             kept.append((hit, grams))
         else:
@@ -93,7 +100,10 @@ class Retriever:
         fused = fuse(dense, lexical, weight)
         order = np.argsort(-fused, kind="stable")
         hits = [Hit(self.index.chunks[cand[i]], float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
-        return group_reprints(hits, self.config.reprint_similarity)[:top_k]
+        hits = group_reprints(hits, self.config.reprint_similarity)[:top_k]
+        for hit in hits:
+            hit.continued = self.index.continuation(hit.chunk)
+        return hits
 
 
 def chunk_filter(papers: list[str] | None = None, date_from: str | None = None, date_to: str | None = None):

@@ -68,6 +68,10 @@ class Chunk:
     title: str | None
     source: str
     meta: PageMeta
+    jump: str | None = None
+    """Shared by the chunks of both halves of an article split by a jump line (（下转第三版）)."""
+    reprint_group: str | None = None
+    """Shared by the chunks of near-identical articles on different pages (found at ingest)."""
 
     def embed_text(self) -> str:
         """The text given to the embedder: headline first, then the passage."""
@@ -83,6 +87,8 @@ class Hit:
     dense: float = 0.0
     lexical: float = 0.0
     reprints: list[Chunk] = field(default_factory=list)
+    continued: list[Chunk] = field(default_factory=list)
+    """The other half of the article on another page, when a jump line links them."""
 
 
 @dataclass

@@ -1,0 +1,111 @@
+"""What is known of a page's paper, date and page number, from the best source that says.
+
+Sources, highest priority first, merged field by field (a source that leaves a
+field unknown lets the next one fill it; nothing is ever guessed):
+
+1. a sidecar ``NAME.meta.json`` next to the file: ``{"paper": ..., "date": ..., "page": ...}``;
+2. the folder manifest ``metadata.json``: ``{"NAME": {...}}``; a PDF page may also have
+   its own entry ``"NAME#p3"``, which then comes first;
+3. the file name, matched against ``Config.filename_patterns`` (regexes with named
+   groups ``paper``, ``date`` and ``page``). The defaults read
+   ``铜仁日报_2026-04-02_03.txt`` and ``rmrb2026040203.pdf`` (code, yyyymmdd, page);
+   a code is translated by ``Config.paper_codes`` (``rmrb`` → 人民日报) and kept as
+   written when unknown;
+4. the PDF's own metadata: its title as the paper, the date written in the title or
+   else its creation date.
+
+For a multi-page PDF a page number from sources 1–3 is that of the first page; later
+pages count on from it. Without one, the PDF's numeric page label, else its page index,
+is used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rag.config import Config
+from rag.types import PageMeta
+
+MANIFEST = "metadata.json"
+SIDECAR = ".meta.json"
+ISO_DATE = re.compile(r"(\d{4})[-./年]?(\d{1,2})[-./月]?(\d{1,2})日?")
+
+
+class MetadataError(Exception):
+    """An unreadable sidecar or manifest; the message names it."""
+
+
+def file_metadata(path: Path, config: Config) -> list[PageMeta]:
+    """Sidecar, manifest and file-name metadata for ``path``, best first."""
+    sidecar = path.with_name(path.name + SIDECAR)
+    return [_meta(_read_json(sidecar) if sidecar.is_file() else {}, sidecar),
+            page_metadata(path, path.name), from_filename(path.name, config)]
+
+
+def page_metadata(path: Path, key: str) -> PageMeta:
+    """The manifest entry ``key`` (a file name, or ``NAME#p3`` for one PDF page) beside ``path``."""
+    manifest = path.parent / MANIFEST
+    return _meta(_read_json(manifest).get(key, {}) if manifest.is_file() else {}, manifest)
+
+
+def from_filename(name: str, config: Config) -> PageMeta:
+    """Metadata spelled in a file name by one of ``config.filename_patterns``; unknown if none matches."""
+    stem = name.rsplit(".", 1)[0]
+    for pattern in config.filename_patterns:
+        m = re.fullmatch(pattern, stem)
+        if m:
+            fields = m.groupdict()
+            paper = fields.get("paper")
+            page = fields.get("page")
+            return PageMeta(paper=config.paper_codes.get(paper.lower(), paper) if paper else None,
+                            date=iso_date(fields.get("date")), page=int(page) if page else None)
+    return PageMeta()
+
+
+def from_pdf(title: str | None, created: str | None) -> PageMeta:
+    """A PDF's title as the paper, and the date written in the title, else its creation date (``D:20260402…``)."""
+    written = ISO_DATE.search(title or "")
+    paper = ISO_DATE.sub("", title or "").strip(" _-·|") or None
+    return PageMeta(paper=paper, date=iso_date(written.group() if written else (created or "").removeprefix("D:")[:8]))
+
+
+def merge(sources: list[PageMeta]) -> PageMeta:
+    """Each field from the first source that knows it."""
+    pick = lambda name: next((getattr(s, name) for s in sources if getattr(s, name) is not None), None)  # noqa: E731
+    return PageMeta(paper=pick("paper"), date=pick("date"), page=pick("page"))
+
+
+def iso_date(value: str | None) -> str | None:
+    """``2026-04-02`` for 20260402, 2026-4-2, 2026年4月2日 …; ``None`` if not a real date."""
+    m = ISO_DATE.fullmatch(value.strip()) if value else None
+    if not m:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+
+
+def _meta(entry: Any, where: Path) -> PageMeta:
+    if not isinstance(entry, dict):
+        raise MetadataError(f"{where}: each entry must be an object with paper, date, page")
+    page = entry.get("page")
+    try:
+        page = int(page) if page not in (None, "") else None
+    except (TypeError, ValueError) as err:
+        raise MetadataError(f"{where}: page {page!r} is not a number") from err
+    return PageMeta(paper=entry.get("paper") or None, date=entry.get("date") or None, page=page)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise MetadataError(f"{path}: invalid metadata file ({err})") from err
+    if not isinstance(data, dict):
+        raise MetadataError(f"{path}: metadata must be a JSON object")
+    return data

@@ -1,0 +1,122 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from rag.index import Index, IndexLoadError, current_version
+from rag.lock import IndexBusyError, write_lock
+
+
+@pytest.fixture
+def saved(sample_rag, tmp_path):
+    """A private copy of the sample index folder."""
+    folder = tmp_path / "index"
+    shutil.copytree(sample_rag.config.index_dir, folder)
+    return folder
+
+
+def live(folder):
+    return folder / current_version(folder)
+
+
+def test_save_and_load_round_trip_with_links(sample_rag, saved):
+    index = Index.load(saved)
+    assert index.version == current_version(saved) and (saved / "CURRENT").read_text().strip() == index.version
+    assert list(index.documents) == list(sample_rag.index.documents)
+    assert [(c.doc_id, c.start, c.end, c.reprint_group) for c in index.chunks] == \
+           [(c.doc_id, c.start, c.end, c.reprint_group) for c in sample_rag.index.chunks]
+    assert index.vectors.ntotal == len(index) == index.lexical.counts.shape[0]
+    assert any(c.reprint_group for c in index.chunks)
+
+
+def test_remove_rebuilds_vectors_and_bm25_from_the_rest(saved):
+    index = Index.load(saved)
+    gone = next(d for d in index.documents.values() if d.source.startswith("004_"))
+    before = {(c.doc_id, c.start): index.vectors.reconstruct(c.chunk_id) for c in index.chunks}
+    rows = {(c.doc_id, c.start): index.lexical.counts[c.chunk_id].toarray() for c in index.chunks}
+    assert index.remove([gone.doc_id]) == [gone]
+    assert gone.doc_id not in index.documents and all(c.doc_id != gone.doc_id for c in index.chunks)
+    assert index.vectors.ntotal == len(index) == index.lexical.counts.shape[0]
+    assert [c.chunk_id for c in index.chunks] == list(range(len(index)))
+    for c in index.chunks:
+        assert np.array_equal(index.vectors.reconstruct(c.chunk_id), before[(c.doc_id, c.start)])
+        assert np.array_equal(index.lexical.counts[c.chunk_id].toarray(), rows[(c.doc_id, c.start)])
+    index.save(saved)
+    again = Index.load(saved)
+    assert gone.doc_id not in again.documents and len(again) == len(index)
+
+
+def test_leftovers_of_a_killed_writer_are_ignored_then_cleaned(saved):
+    version = current_version(saved)
+    partial = saved / ".tmp-v000099-dead"
+    partial.mkdir()
+    (partial / "chunks.jsonl").write_text('{"chunk_id": 0', encoding="utf-8")
+    (saved / ".CURRENT.tmp").write_text("v000099", encoding="utf-8")
+    index = Index.load(saved)
+    assert index.version == version
+    index.save(saved)
+    assert not partial.exists() and current_version(saved) != version
+    index.save(saved)
+    versions = sorted(p.name for p in saved.iterdir() if p.name.startswith("v"))
+    assert len(versions) == 2 and versions[-1] == current_version(saved)
+
+
+@pytest.mark.parametrize(("damage", "named"), [
+    ("truncate-vectors", "vectors.faiss"),
+    ("garbage-chunks", "chunks.jsonl"),
+    ("future-format", "manifest.json"),
+    ("pickled-lexical", "lexical.npz"),
+    ("dangling-current", "CURRENT"),
+])
+def test_corrupt_or_incompatible_index_names_the_file(saved, damage, named):
+    folder = live(saved)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    if damage == "truncate-vectors":
+        data = (folder / "vectors.faiss").read_bytes()
+        (folder / "vectors.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "garbage-chunks":
+        (folder / "chunks.jsonl").write_bytes(b"\x00\xff not json\n")
+        manifest.pop("sizes")
+    elif damage == "future-format":
+        manifest["format"] = 99
+    elif damage == "pickled-lexical":
+        np.savez(folder / "lexical.npz", data=np.array([{"x": 1}], dtype=object), indices=np.zeros(1),
+                 indptr=np.zeros(1), shape=np.array([1, 1]))
+        manifest.pop("sizes")
+    else:
+        (saved / "CURRENT").write_text("v000777", encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexLoadError, match=named):
+        Index.load(saved)
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexLoadError, match="no index here"):
+        Index.load(tmp_path)
+    assert not Index.exists(tmp_path)
+
+
+def test_older_flat_format_loads_and_is_upgraded_on_save(saved, tmp_path):
+    flat = tmp_path / "flat"
+    shutil.copytree(live(saved), flat)
+    manifest = json.loads((flat / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format"] = 1
+    del manifest["sizes"]
+    (flat / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    rows = [json.loads(line) for line in (flat / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    (flat / "chunks.jsonl").write_text("".join(json.dumps({k: r[k] for k in ("chunk_id", "doc_id", "start", "end", "title")}) + "\n"
+                                               for r in rows), encoding="utf-8")
+    index = Index.load(flat)
+    assert index.version is None and len(index) == len(rows) and all(c.reprint_group is None for c in index.chunks)
+    index.save(flat)
+    assert current_version(flat) and not (flat / "manifest.json").exists() and len(Index.load(flat)) == len(rows)
+
+
+def test_second_writer_gets_a_clear_error(tmp_path):
+    with write_lock(tmp_path):
+        with pytest.raises(IndexBusyError, match=f"{tmp_path}: the index is being changed by process"):
+            with write_lock(tmp_path):
+                pass
+    with write_lock(tmp_path):
+        pass

@@ -1,0 +1,198 @@
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.clean import clean
+from rag.articles import split_articles
+from rag.config import ROOT, Config
+from rag.index import Index
+from rag.ingest import to_document
+from rag.load import IngestError, RawPage
+from rag.lock import IndexBusyError, write_lock
+from rag.pipeline import PaperTrail
+from rag.split import split_document
+from rag.types import PageMeta
+
+from tests.pdfgen import column_pdf
+
+TEA = "梵净山茶园喜迎春茶开采\n\n本报讯 近日，梵净山脚下的万亩生态茶园迎来春茶开采，今年首批春茶的收购价格为每斤一百八十元。\n"
+BRIDGE = "长江大桥正式通车\n\n本报讯 长江大桥今天上午正式通车，大桥全长二千四百米，总投资三十五亿元。\n"
+PAGE1 = ("梵净山茶园喜迎春茶开采\n\n本报讯 近日，梵净山脚下的万亩生态茶园迎来春茶开采，茶农们忙着采摘明前茶，"
+         "今年首批春茶的收购价格为每斤一百八十元，比去年同期上涨了百分之十二。\n\n"
+         "当地茶叶合作社负责人介绍，合作社今年共带动周边三百二十户茶农增收，茶园面积扩大到一万二千亩……（下转第三版）\n")
+PAGE3 = ("梵净山茶园喜迎春茶开采\n\n（上接第一版）合作社还引进了两条全自动绿茶生产线，每天可加工鲜叶二十吨，"
+         "产品远销上海、广州等地。\n\n今年合作社计划新建茶旅融合观光步道五公里，预计年接待游客八万人次。\n")
+
+
+def write_pages(tmp_path, pages):
+    """A folder of page files from ``{name: (text, encoding)}``."""
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name, (text, encoding) in pages.items():
+        (folder / name).write_bytes(text.encode(encoding))
+    return folder
+
+
+def fresh(tmp_path, embedder, **changes):
+    config = Config(index_dir=tmp_path / "index", show_progress=False, **changes)
+    return PaperTrail.create(config, embedder)
+
+
+def cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "rag", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_reingest_skips_unchanged_replaces_changed_and_never_duplicates(tmp_path, embedder):
+    pages = write_pages(tmp_path, {"tea.txt": (TEA, "utf-8"), "bridge.txt": (BRIDGE, "gbk")})
+    rag = fresh(tmp_path, embedder)
+    first = rag.ingest([pages])
+    assert sorted(first.indexed) == ["bridge.txt", "tea.txt"] and not first.failed
+    version, size = rag.index.version, len(rag.index)
+
+    again = rag.ingest([pages])
+    assert not again.indexed and len(again.skipped) == 2 and rag.index.version == version and len(rag.index) == size
+
+    (pages / "tea.txt").write_text(TEA.replace("一百八十元", "二百元"), encoding="utf-8")
+    shutil.copy(pages / "bridge.txt", pages / "bridge copy.txt")
+    changed = rag.ingest([pages])
+    assert changed.indexed == ["tea.txt"] and changed.replaced == [str(pages / "tea.txt")]
+    assert any("bridge copy.txt (same content as bridge.txt)" in s for s in changed.skipped)
+    assert sorted(d.source for d in rag.index.documents.values()) == ["bridge.txt", "tea.txt"]
+    assert rag.index.vectors.ntotal == len(rag.index)
+    texts = " ".join(c.text for c in rag.index.chunks)
+    assert "二百元" in texts and "一百八十元" not in texts
+    reloaded = Index.load(rag.config.index_dir)
+    assert [c.text for c in reloaded.chunks] == [c.text for c in rag.index.chunks]
+
+
+def test_jump_line_joins_two_pages_and_the_answer_cites_both(tmp_path, embedder):
+    pages = write_pages(tmp_path, {"铜仁日报_2026-04-02_01.txt": (PAGE1, "utf-8"),
+                                   "铜仁日报_2026-04-02_03.txt": (PAGE3, "utf-8")})
+    rag = fresh(tmp_path, embedder)
+    rag.ingest([pages])
+    linked = {c.meta.page for c in rag.index.chunks if c.jump}
+    assert linked == {1, 3} and len({c.jump for c in rag.index.chunks if c.jump}) == 1
+    answer = rag.ask("今年首批春茶的收购价格是每斤多少元？")
+    assert not answer.abstained and "一百八十元" in answer.answer
+    cited = {answer.citations[0].page} | {a["page"] for a in answer.citations[0].also if a.get("continued")}
+    assert cited == {1, 3}
+    hit = rag.search("合作社引进了几条全自动绿茶生产线？")[0]
+    assert hit.chunk.meta.page == 3 and {c.meta.page for c in hit.continued} == {1}
+
+
+def test_reprints_are_grouped_at_ingest_and_folded_at_query_time(sample_rag):
+    grouped = {c.source for c in sample_rag.index.chunks if c.reprint_group}
+    assert {s[:3] for s in grouped} == {"002", "004"}
+    hit = next(h for h in sample_rag.search("三部门发文推动员工录用一件事高效办理") if h.chunk.reprint_group)
+    assert hit.reprints and all(r.reprint_group == hit.chunk.reprint_group for r in hit.reprints)
+    assert {hit.chunk.source[:3], *(r.source[:3] for r in hit.reprints)} == {"002", "004"}
+
+
+def test_second_writer_is_refused(tmp_path, embedder):
+    rag = fresh(tmp_path, embedder)
+    with write_lock(rag.config.index_dir), pytest.raises(IndexBusyError):
+        rag.ingest([ROOT / "tests" / "fixtures" / "tiny_page.txt"])
+
+
+@pytest.mark.slow
+def test_bad_files_are_reported_by_name_and_good_ones_indexed_then_listed_and_removed(tmp_path, embedder):
+    index = tmp_path / "index"
+    pages = write_pages(tmp_path, {"good gbk.txt": (TEA, "gbk"), "桥 '引号\".txt": (BRIDGE, "utf-16")})
+    column_pdf(pages / "rmrb2026040201.pdf", [("长江大桥正式通车", [["大桥全长二千四百米，", "总投资三十五亿元。"]])])
+    bad = {"empty.txt": b"", "garbage.txt": os.urandom(3000) + b"\x00" * 50, "cut.pdf": b"%PDF-1.7\n1 0 obj"}
+    for name, data in bad.items():
+        (pages / name).write_bytes(data)
+    column_pdf(pages / "locked.pdf", [("保密", [["内容。"]])], encrypt="pw")
+    (pages / "folder.txt").mkdir()
+    (pages / "dangling.txt").symlink_to(pages / "gone.txt")
+    with (pages / "huge.txt").open("wb") as f:
+        f.truncate(Config.max_file_bytes + 1)
+    result = cli("ingest", "--index", str(index), str(pages))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed")]
+    assert len(failed) == 7
+    for name in [*bad, "locked.pdf", "dangling.txt", "huge.txt"]:
+        assert any(name in line for line in failed), name
+    assert "indexed 3 page(s)" in result.stdout and "failed 7" in result.stdout
+    assert "folder.txt" not in result.stdout
+
+    listed = cli("list", "--index", str(index))
+    assert listed.returncode == 0
+    assert "rmrb2026040201.pdf#p1\t人民日报\t2026-04-02\t1" in listed.stdout and "good gbk.txt" in listed.stdout
+
+    removed = cli("remove", "--index", str(index), "桥 '引号\".txt", "nothing.txt")
+    assert removed.returncode == 1 and "removed  桥 '引号\".txt" in removed.stdout and "nothing.txt" in removed.stderr
+    rag = PaperTrail(Index.load(index), Config(index_dir=index, show_progress=False), embedder)
+    assert all(d.source != "桥 '引号\".txt" for d in rag.index.documents.values())
+    sources = {h.chunk.source for h in rag.search("长江大桥全长多少米？", top_k=10)}
+    assert "rmrb2026040201.pdf#p1" in sources and "桥 '引号\".txt" not in sources
+
+
+@pytest.mark.slow
+def test_kill_9_during_ingest_leaves_the_previous_index_answering(tmp_path, sample_rag):
+    index, pages = tmp_path / "index", tmp_path / "pages"
+    shutil.copytree(sample_rag.config.index_dir, index)
+    before = Index.load(index)
+    pages.mkdir()
+    for i in range(60):
+        (pages / f"p{i:02d}.txt").write_text(f"第{i}篇\n\n" + TEA * 30 + BRIDGE * 30, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "ingest", "--index", str(index), str(pages)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while f"process {proc.pid}" not in (index / ".lock").read_text(encoding="utf-8") and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)
+    assert proc.poll() is None, "ingest finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = Index.load(index)
+    assert after.version == before.version and list(after.documents) == list(before.documents)
+    assert after.vectors.ntotal == len(after) == len(before)
+    rag = PaperTrail(after, sample_rag.config.with_(index_dir=index), sample_rag.embedder)
+    answer = rag.ask("三部门发文推动什么事项高效办理？")
+    assert not answer.abstained and answer.citations
+    report = rag.ingest([ROOT / "tests" / "fixtures" / "tiny_page.txt"])
+    assert report.indexed == ["tiny_page.txt"] and Index.load(index).version != before.version
+
+
+@pytest.mark.slow
+def test_five_megabyte_single_line_is_cleaned_and_split_in_seconds():
+    line = (TEA + BRIDGE).replace("\n", "") * (5_000_000 // len(TEA + BRIDGE))
+    started = time.perf_counter()
+    doc = to_document(RawPage(ROOT / "big.txt", line, PageMeta(), "0" * 64))
+    chunks = split_document(doc, Config())
+    assert chunks and chunks[-1].end <= len(doc.text)
+    assert time.perf_counter() - started < 60
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("新华社本报讯电。，（）下转上接第三版1 \n\u3000长江")) | st.characters(), max_size=300))
+def test_any_text_cleans_and_splits_with_offsets_into_the_page(text):
+    doc = to_document(RawPage(ROOT / "x.txt", text, PageMeta(), "0" * 64))
+    assert all(0 <= a.start <= a.end <= len(doc.text) for a in split_articles(doc.doc_id, doc.text))
+    for chunk in split_document(doc, Config(chunk_size=40, chunk_overlap=8)):
+        assert doc.text[chunk.start : chunk.end] == chunk.text
+        raw = doc.raw_offset(chunk.start)
+        assert 0 <= raw < len(doc.raw)
+        assert doc.raw[raw] == chunk.text[0] or chunk.text[0].isspace()
+    assert clean(text).text == doc.text
+
+
+def test_remove_needs_a_path_when_a_file_name_is_shared(tmp_path, embedder):
+    rag = fresh(tmp_path, embedder)
+    for folder, text in (("a", TEA), ("b", BRIDGE)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "page.txt").write_text(text, encoding="utf-8")
+        rag.ingest([tmp_path / folder])
+    with pytest.raises(IngestError, match="page.txt: names pages of 2 files"):
+        rag.remove("page.txt")
+    assert [d.source for d in rag.remove(str(tmp_path / "b" / "page.txt"))] == ["page.txt"]
+    assert "长江大桥" not in " ".join(c.text for c in Index.load(rag.config.index_dir).chunks)

@@ -1,0 +1,53 @@
+import pytest
+
+from rag.config import Config
+from rag.load import IngestError, parse, read_bytes
+from rag.pdf import read_pdf
+
+from tests.pdfgen import column_pdf
+
+LEFT = ["甲栏第一行讲述长江大桥", "甲栏第二行说明通车时间", "甲栏第三行到此结束。"]
+MIDDLE = ["乙栏第一行讲述春茶开采", "乙栏第二行说明收购价格", "乙栏第三行到此结束。"]
+RIGHT = ["丙栏第一行讲述冬季旅游", "丙栏第二行说明游客人数", "丙栏第三行到此结束。"]
+
+
+def test_columns_are_read_one_after_another_not_interleaved(tmp_path):
+    pdf = column_pdf(tmp_path / "page.pdf", [("长江大桥今日正式通车运营两岸居民出行更加便利", [LEFT, MIDDLE, RIGHT])])
+    text = read_pdf(pdf.read_bytes()).pages[0]
+    flat = text.replace("\n", "").replace(" ", "")
+    assert flat.startswith("长江大桥今日正式通车运营")
+    assert "".join(LEFT + MIDDLE + RIGHT) in flat
+    assert flat.index("甲栏第三行") < flat.index("乙栏第一行") < flat.index("乙栏第三行") < flat.index("丙栏第一行")
+
+
+def test_each_pdf_page_is_a_page_with_its_number_and_pdf_metadata_as_fallback(tmp_path):
+    pdf = column_pdf(tmp_path / "e-paper.pdf", [("第一版头条新闻标题", [LEFT]), ("第二版头条新闻标题", [MIDDLE])],
+                     title="铜仁日报 2026年4月2日")
+    pages = parse(pdf, pdf.read_bytes(), Config())
+    assert [p.source for p in pages] == ["e-paper.pdf#p1", "e-paper.pdf#p2"]
+    assert [p.meta.page for p in pages] == [1, 2]
+    assert {p.meta.paper for p in pages} == {"铜仁日报"} and {p.meta.date for p in pages} == {"2026-04-02"}
+    assert len({p.doc_id for p in pages}) == 2 and "乙栏第一行" in pages[1].text
+
+
+def test_file_name_beats_pdf_metadata_and_numbers_later_pages(tmp_path):
+    pdf = column_pdf(tmp_path / "rmrb2026040305.pdf", [("头条", [LEFT]), ("次条", [MIDDLE])], title="别的报 2020-01-01")
+    pages = parse(pdf, pdf.read_bytes(), Config())
+    assert [(p.meta.paper, p.meta.date, p.meta.page) for p in pages] == [
+        ("人民日报", "2026-04-03", 5), ("人民日报", "2026-04-03", 6)]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "encrypted"])
+def test_bad_pdfs_give_one_clear_error(tmp_path, damage):
+    path = tmp_path / f"{damage}.pdf"
+    if damage == "encrypted":
+        column_pdf(path, [("保密版面", [LEFT])], encrypt="secret")
+    else:
+        good = column_pdf(tmp_path / "good.pdf", [("头条", [LEFT])]).read_bytes()
+        path.write_bytes(good[: len(good) // 3] if damage == "truncated" else b"%PDF-1.4\n" + bytes(range(256)) * 40)
+    with pytest.raises(IngestError) as err:
+        parse(path, read_bytes(path, Config()), Config())
+    message = str(err.value)
+    assert str(path) in message and "Traceback" not in message
+    assert ("encrypted" in message) if damage == "encrypted" else ("corrupt or truncated" in message)
+
