@@ -7,6 +7,7 @@
 
 from rag.config import Config
 from rag.index import Index, IndexLoadError
+from rag.lock import IndexBusyError
 from rag.ingest import IngestReport
 from rag.load import IngestError
 from rag.pipeline import PaperTrail
@@ -14,5 +15,5 @@ from rag.types import Answer, Chunk, Citation, Document, Hit, PageMeta
 
 open_index = PaperTrail.open
 
-__all__ = ["Answer", "Chunk", "Citation", "Config", "Document", "Hit", "Index", "IndexLoadError", "IngestError",
+__all__ = ["Answer", "Chunk", "Citation", "Config", "Document", "Hit", "Index", "IndexBusyError", "IndexLoadError", "IngestError",
            "IngestReport", "PageMeta", "PaperTrail", "open_index"]
