@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import ROOT, Config
+from rag.config import Config
 from rag.embed import Embedder
 from rag.pipeline import PaperTrail
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
