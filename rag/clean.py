@@ -107,8 +107,8 @@ def _column_width(widths: list[float]) -> int | None:
 
 def ends_sentence(line: str) -> bool:
     """Whether a line ends a sentence (closing quotes after 。 count) or is a jump line."""
-    line = line.rstrip(CLOSERS) if line[-1] in CLOSERS and len(line) > 1 and line.rstrip(CLOSERS)[-1:] in TERMINAL else line
-    return line[-1] in TERMINAL or line.endswith(("版）", "版)"))
+    bare = line.rstrip(CLOSERS)
+    return bool(bare) and bare[-1] in TERMINAL or line.endswith(("版）", "版)"))
 
 
 def _wrap_breaks(text: str) -> list[tuple[int, int]]:

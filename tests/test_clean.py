@@ -55,6 +55,7 @@ def test_short_repeated_lines_are_kept():
 
 def test_ends_sentence():
     assert ends_sentence("他说。”") and ends_sentence("产品……（下转第三版）") and not ends_sentence("推动")
+    assert not ends_sentence("””") and not ends_sentence("“好”")
 
 
 @settings(max_examples=200, deadline=None)
@@ -67,3 +68,7 @@ def test_cleaner_never_crashes_and_maps_back(raw):
 @given(st.text(max_size=200))
 def test_cleaner_on_any_text(raw):
     check_map(raw)
+
+
+def test_line_of_closing_quotes_only():
+    check_map("””\r1")
