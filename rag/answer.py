@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jieba.posseg
 import numpy as np
@@ -76,6 +77,12 @@ def coverage(question_tokens: list[str], text_tokens: set[str], lexical: BM25) -
     return found / sum(weights)
 
 
+@lru_cache(maxsize=50_000)
+def sentence_tokens(text: str) -> frozenset[str]:
+    """BM25 tokens of a candidate sentence, remembered across questions (jieba is the slow part of scoring)."""
+    return frozenset(tokenize(text))
+
+
 def _inside(term: str, tokens: set[str]) -> bool:
     return len(term) > 1 and any(term in t for t in tokens)
 
@@ -93,7 +100,7 @@ def select_evidence(question: str, query: np.ndarray, hits: list[Hit], embedder:
     lexical_weight = config.answer_lexical_weight * cjk_share(question)
     scored = []
     for (rank, hit, start, end, text), sem in zip(pool, semantic):
-        cov = coverage(q_tokens, set(tokenize(text)), lexical)
+        cov = coverage(q_tokens, sentence_tokens(text), lexical)
         score = float(sem) + lexical_weight * cov - config.answer_rank_penalty * rank - config.answer_length_penalty * len(text)
         if wants_number and DIGIT.search(text):
             score += config.answer_number_bonus

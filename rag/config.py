@@ -31,7 +31,7 @@ class Config:
     chunk_overlap: int = 60
     top_k: int = 5
     candidates: int = 50
-    lexical_weight: float = 0.3
+    lexical_weight: float = 0.4
     reprint_similarity: float = 0.6
     answer_hits: int = 3
     answer_lexical_weight: float = 0.3

@@ -1,0 +1,246 @@
+"""Speed and memory of PaperTrail as ratios to its bare components, and how the index part grows.
+
+    .venv/bin/python scripts/bench.py [--eval-dir ../shared/eval] [--questions 200] [--scales 1 100 1000]
+        [--skip latency ingest growth int8] [--json]
+
+latency  warm ``PaperTrail.ask`` vs bare query encode + FAISS search, same questions, same process, interleaved
+ingest   ``PaperTrail.ingest`` of the sample pages vs bare sentence-transformers ``encode`` of the same chunks
+growth   index build time, query p50 (``Retriever.search_vector``) and resident memory at 1×/100×/1000× the sample
+         chunks; vectors beyond the sample are reproducible synthetic ones (real e5 vectors + Gaussian noise,
+         seed 0) since encoding 1000× the sample is too slow here; flat vs HNSW and IVF with recall@10 vs flat
+int8     torch dynamic int8 quantisation of the model's Linear layers: speed and cosine to fp32 (no downloads)
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from evallib import EVAL_DIR, percentile, qa_questions, read_jsonl  # noqa: E402
+
+from rag.config import Config  # noqa: E402
+from rag.embed import Embedder  # noqa: E402
+from rag.index import Index  # noqa: E402
+from rag.lexical import BM25, tokenize  # noqa: E402
+from rag.pipeline import PaperTrail  # noqa: E402
+from rag.retrieve import Retriever  # noqa: E402
+
+NOISE = 0.35
+"""Norm of the noise added to a real unit vector to make a synthetic one (cosine to it ≈ 0.94)."""
+
+
+def questions(eval_dir: Path, n: int) -> list[str]:
+    """dev questions first, then XQuAD Chinese and English questions alternately, ``n`` in all."""
+    dev = [r["q"] for r in read_jsonl(eval_dir / "dev.jsonl")]
+    zh = [q.text for q in qa_questions(eval_dir / "xquad_zh.jsonl", "zh")]
+    en = [q.text for q in qa_questions(eval_dir / "xquad_zh.jsonl", "en")]
+    mixed = [q for pair in zip(zh, en) for q in pair]
+    return (dev + mixed)[:n]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    return {"p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95)}
+
+
+def bench_latency(rag: PaperTrail, qs: list[str]) -> dict:
+    """Warm p50/p95 of ask vs bare encode+search, interleaved per question so both see the same load."""
+    def bare(q: str) -> None:
+        rag.index.vectors.search(rag.embedder.encode_queries([q]), rag.config.top_k)
+
+    for q in qs[:10]:
+        rag.ask(q), bare(q)
+    ask_ms, bare_ms = [], []
+    for q in tqdm(qs, desc="latency"):
+        ask_ms.append(1000 * timed(lambda: rag.ask(q)))
+        bare_ms.append(1000 * timed(lambda: bare(q)))
+    out = {"questions": len(qs), "ask": summary(ask_ms), "bare": summary(bare_ms)}
+    out["ratio_p50"] = out["ask"]["p50_ms"] / out["bare"]["p50_ms"]
+    out["ratio_p95"] = out["ask"]["p95_ms"] / out["bare"]["p95_ms"]
+    return out
+
+
+def bench_ingest(config: Config, embedder: Embedder, rounds: int = 2) -> dict:
+    """Best of ``rounds``: full ingest of the sample pages vs bare encode of the chunks it made."""
+    pages = [p for p in config.sample_dir.iterdir() if p.suffix in {".txt", ".md"}]
+    tokenize("预热")
+    ingest_s, bare_s, chunks = [], [], []
+    for _ in tqdm(range(rounds), desc="ingest"):
+        with tempfile.TemporaryDirectory() as tmp:
+            rag = PaperTrail.create(config.with_(index_dir=Path(tmp) / "index", show_progress=False), embedder)
+            ingest_s.append(timed(lambda: rag.ingest(pages)))
+        chunks = [c.embed_text() for c in rag.index.chunks]
+        prompt = embedder._prompt("passage")
+        bare_s.append(timed(lambda: embedder.model.encode(chunks, prompt=prompt, batch_size=config.batch_size,
+                                                          normalize_embeddings=True)))
+    ingest, bare = min(ingest_s), min(bare_s)
+    return {"pages": len(pages), "chunks": len(chunks), "ingest_s": ingest, "bare_encode_s": bare,
+            "pages_per_s": len(pages) / ingest, "chunks_per_s": len(chunks) / ingest,
+            "bare_chunks_per_s": len(chunks) / bare, "ratio": bare / ingest}
+
+
+def synthetic(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` unit vectors: ``base`` first, then noisy copies of random base rows."""
+    rng = np.random.default_rng(seed)
+    extra = base[rng.integers(0, len(base), n - len(base))]
+    extra = extra + rng.normal(0, NOISE / np.sqrt(base.shape[1]), extra.shape).astype(np.float32)
+    out = np.vstack([base, extra]).astype(np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def scaled_index(sample: Index, scale: int, tokens: list[list[str]]) -> Index:
+    """The sample index repeated ``scale`` times (same chunk objects and tokens, synthetic vectors)."""
+    base = sample.vectors.reconstruct_n(0, sample.vectors.ntotal)
+    index = Index(sample.model, sample.dim)
+    index.documents = sample.documents
+    index.chunks = sample.chunks * scale
+    index.vectors.add(synthetic(base, len(base) * scale))
+    index.lexical = BM25.build(tokens * scale)
+    return index
+
+
+def ann_indexes(n: int, dim: int) -> dict[str, faiss.Index]:
+    hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efSearch = 64
+    nlist = max(1, int(4 * np.sqrt(n)))
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.nprobe = 16
+    return {"hnsw32": hnsw, f"ivf{nlist}": ivf}
+
+
+def bench_ann(vectors: np.ndarray, queries: np.ndarray, flat_ids: np.ndarray) -> dict:
+    """Build time, query p50 and recall@10 (vs flat) of each approximate index."""
+    out = {}
+    for name, ann in ann_indexes(len(vectors), vectors.shape[1]).items():
+        build = timed(lambda: (ann.train(vectors), ann.add(vectors)))
+        ms = [1000 * timed(lambda: ann.search(q[None, :], 10)) for q in queries]
+        _, ids = ann.search(queries, 10)
+        recall = np.mean([len(set(a) & set(f)) / 10 for a, f in zip(ids, flat_ids)])
+        out[name] = {"build_s": build, "query_p50_ms": percentile(ms, 50), "recall@10_vs_flat": float(recall)}
+    return out
+
+
+def bench_growth(rag: PaperTrail, qs: list[str], scales: list[int]) -> list[dict]:
+    """Index build time, Retriever query p50 and memory per scale, with flat and approximate indexes."""
+    queries = rag.embedder.encode_queries(qs)
+    tokens = [tokenize(c.embed_text()) for c in rag.index.chunks]
+    rows = []
+    for scale in tqdm(scales, desc="growth"):
+        gc.collect()
+        before = rss_mb()
+        start = time.perf_counter()
+        index = scaled_index(rag.index, scale, tokens)
+        build = time.perf_counter() - start
+        memory = rss_mb() - before
+        retriever = Retriever(index, rag.embedder, rag.config)
+        ms = [1000 * timed(lambda: retriever.search_vector(q, v, rag.config.top_k)) for q, v in zip(qs, queries)]
+        flat_ms = [1000 * timed(lambda: index.vectors.search(v[None, :], 10)) for v in queries]
+        vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+        _, flat_ids = index.vectors.search(queries, 10)
+        rows.append({"scale": scale, "chunks": len(index), "build_s": build, "query_p50_ms": percentile(ms, 50),
+                     "flat_search_p50_ms": percentile(flat_ms, 50), "rss_mb": memory,
+                     "ann": bench_ann(vectors, queries, flat_ids)})
+        del index, retriever, vectors
+    return rows
+
+
+def bench_int8(embedder: Embedder, texts: list[str]) -> dict:
+    """fp32 vs torch dynamic int8 (Linear layers): encode time and cosine of the vectors."""
+    import torch
+
+    fp32 = embedder.model
+    int8 = torch.quantization.quantize_dynamic(copy.deepcopy(fp32), {torch.nn.Linear}, dtype=torch.qint8)
+    prompt = embedder._prompt("passage")
+
+    def encode(model) -> tuple[float, np.ndarray]:
+        start = time.perf_counter()
+        v = model.encode(texts, prompt=prompt, batch_size=32, normalize_embeddings=True)
+        return time.perf_counter() - start, v
+
+    t32, v32 = encode(fp32)
+    t8, v8 = encode(int8)
+    cos = np.sum(v32 * v8, axis=1)
+    return {"texts": len(texts), "fp32_s": t32, "int8_s": t8, "speedup": t32 / t8,
+            "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
+
+
+def report(results: dict) -> str:
+    lines = []
+    if "latency" in results:
+        r = results["latency"]
+        lines += [f"latency over {r['questions']} questions (warm):",
+                  f"  ask   p50 {r['ask']['p50_ms']:.1f} ms  p95 {r['ask']['p95_ms']:.1f} ms",
+                  f"  bare  p50 {r['bare']['p50_ms']:.1f} ms  p95 {r['bare']['p95_ms']:.1f} ms",
+                  f"  ratio p50 {r['ratio_p50']:.2f}×  p95 {r['ratio_p95']:.2f}×  (goal ≤ 1.3×)"]
+    if "ingest" in results:
+        r = results["ingest"]
+        lines += [f"ingest {r['pages']} pages / {r['chunks']} chunks: {r['pages_per_s']:.2f} pages/s, "
+                  f"{r['chunks_per_s']:.1f} chunks/s; bare encode {r['bare_chunks_per_s']:.1f} chunks/s; "
+                  f"ratio {r['ratio']:.2f}× (goal ≥ 0.9×)"]
+    if "growth" in results:
+        lines.append(f"{'scale':>6}{'chunks':>9}{'build s':>9}{'ask-retrieve p50 ms':>21}{'flat p50 ms':>13}"
+                     f"{'RSS +MiB':>10}  approximate (build s / p50 ms / recall@10 vs flat)")
+        for r in results["growth"]:
+            ann = "  ".join(f"{k}: {a['build_s']:.1f}/{a['query_p50_ms']:.2f}/{a['recall@10_vs_flat']:.3f}"
+                            for k, a in r["ann"].items())
+            lines.append(f"{r['scale']:>5}×{r['chunks']:>9}{r['build_s']:>9.2f}{r['query_p50_ms']:>21.2f}"
+                         f"{r['flat_search_p50_ms']:>13.2f}{r['rss_mb']:>10.0f}  {ann}")
+    if "int8" in results:
+        r = results["int8"]
+        lines.append(f"int8 (torch dynamic): {r['speedup']:.2f}× faster on {r['texts']} chunks, cosine to fp32 "
+                     f"mean {r['cosine_mean']:.4f} min {r['cosine_min']:.4f} (needs ≥ 0.99 to be usable)")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 100, 1000])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["latency", "ingest", "growth", "int8"])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    config = Config(show_progress=False)
+    rag = PaperTrail.open(config)
+    qs = questions(args.eval_dir, args.questions)
+    results: dict = {}
+    if "latency" not in args.skip:
+        results["latency"] = bench_latency(rag, qs)
+    if "ingest" not in args.skip:
+        results["ingest"] = bench_ingest(config, rag.embedder)
+    if "growth" not in args.skip:
+        results["growth"] = bench_growth(rag, qs[:50], args.scales)
+    if "int8" not in args.skip:
+        results["int8"] = bench_int8(rag.embedder, [c.embed_text() for c in rag.index.chunks][:64])
+    print(json.dumps(results, indent=1) if args.json else report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

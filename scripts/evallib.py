@@ -1,0 +1,166 @@
+"""Helpers shared by scripts/eval.py and scripts/bench.py: eval data, ranking metrics, an embedding cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import ROOT, Config
+from rag.embed import Embedder
+
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+CACHE_DIR = ROOT / "embeddings" / "cache"
+KS = (1, 5, 10)
+
+
+@dataclass
+class Question:
+    """One question with the ids of the passages that answer it (empty when unanswerable)."""
+
+    qid: str
+    text: str
+    lang: str
+    gold: set[str]
+    answers: list[str]
+    row: dict = field(default_factory=dict)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.gold)
+
+
+@dataclass
+class Passage:
+    """A corpus passage: an id, its title (may be empty) and its text."""
+
+    pid: str
+    title: str
+    text: str
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def qa_questions(path: Path, lang: str, limit: int | None = None) -> list[Question]:
+    """Questions of one language from an XQuAD/CMRC file (``lang`` zh or en), at most ``limit``."""
+    rows = [r for r in read_jsonl(path) if r.get("lang", "zh") == lang]
+    return [Question(r["id"], r["question"], lang, {r["context_id"]}, r["answers"], r) for r in rows[:limit]]
+
+
+def qa_passages(path: Path) -> list[Passage]:
+    """Passages of a corpus file; underscores in titles (wiki page names) become spaces."""
+    return [Passage(r["context_id"], (r.get("title") or "").replace("_", " "), r["context"]) for r in read_jsonl(path)]
+
+
+def dev_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """dev.jsonl: gold passages are the sample page files named in ``sources``."""
+    return [Question(r["id"], r["q"], r.get("lang", "zh"), set(r.get("sources", [])), r.get("answers", []), r)
+            for r in read_jsonl(path)[:limit]]
+
+
+def passage_ranking(keys: Iterable[str]) -> list[str]:
+    """Chunk-level passage keys best first → distinct passages, each at its best rank."""
+    return list(dict.fromkeys(keys))
+
+
+def recall_at(ranking: Sequence[str], gold: set[str], k: int) -> float:
+    """1 when a gold passage is among the first ``k``, else 0."""
+    return float(any(p in gold for p in ranking[:k]))
+
+
+def reciprocal_rank(ranking: Sequence[str], gold: set[str], k: int = 10) -> float:
+    """1/rank of the first gold passage within the first ``k``, else 0."""
+    return next((1.0 / (i + 1) for i, p in enumerate(ranking[:k]) if p in gold), 0.0)
+
+
+def ranking_metrics(rankings: Sequence[Sequence[str]], golds: Sequence[set[str]]) -> dict[str, float]:
+    """Mean Recall@1/5/10 and MRR@10 over questions."""
+    n = max(len(rankings), 1)
+    out = {f"recall@{k}": sum(recall_at(r, g, k) for r, g in zip(rankings, golds)) / n for k in KS}
+    out["mrr@10"] = sum(reciprocal_rank(r, g) for r, g in zip(rankings, golds)) / n
+    return out
+
+
+def rrf(rankings: Sequence[Sequence[int]], k: int = 60) -> list[int]:
+    """Reciprocal-rank fusion: items ordered by the sum of 1/(k + rank) over the rankings (rank from 1)."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda i: -scores[i])
+
+
+def contains_gold(text: str, answers: Iterable[str]) -> bool:
+    """Whether a gold span occurs in the text, whitespace ignored."""
+    flat = re.sub(r"\s+", "", text)
+    return any(re.sub(r"\s+", "", a) in flat for a in answers if a.strip())
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else 0.0
+
+
+class VectorCache:
+    """Embeddings on disk keyed by model, prompt and text hash (SHA-1 bytes as uint8 rows): one .npz per model,
+    saved on ``flush`` (processes sharing it may drop each other's new entries, never mix them up)."""
+
+    def __init__(self, model: str, folder: Path = CACHE_DIR) -> None:
+        self.path = folder / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', model)}.npz"
+        self.keys: list[bytes] = []
+        self.vectors: list[np.ndarray] = []
+        self.dirty = False
+        if self.path.exists():
+            with np.load(self.path, allow_pickle=False) as z:
+                self.keys = [k.tobytes() for k in z["keys"]]
+                self.vectors = list(z["vectors"])
+        self.rows = {k: i for i, k in enumerate(self.keys)}
+
+    @staticmethod
+    def key(prompt: str, text: str) -> bytes:
+        return hashlib.sha1(f"{prompt}\x00{text}".encode()).digest()
+
+    def lookup(self, prompt: str, texts: list[str], encode) -> np.ndarray:
+        """Vectors for ``texts``, encoding (via ``encode(missing)``) only those not cached yet."""
+        keys = [self.key(prompt, t) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.rows))
+        if missing:
+            first = {k: t for k, t in zip(keys, texts)}
+            for k, v in zip(missing, encode([first[k] for k in missing])):
+                self.rows[k] = len(self.vectors)
+                self.keys.append(k)
+                self.vectors.append(np.asarray(v, dtype=np.float32))
+            self.dirty = True
+        return np.stack([self.vectors[self.rows[k]] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+
+    def flush(self) -> None:
+        if not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp.npz")
+        keys = np.frombuffer(b"".join(self.keys), dtype=np.uint8).reshape(len(self.keys), -1)
+        np.savez(tmp, keys=keys, vectors=np.stack(self.vectors))
+        tmp.replace(self.path)
+        self.dirty = False
+
+
+class CachedEmbedder(Embedder):
+    """An ``Embedder`` that reads and fills a ``VectorCache``; ``encode_plain`` encodes without prompts."""
+
+    def __init__(self, config: Config, cache: VectorCache | None = None) -> None:
+        super().__init__(config)
+        self.cache = cache or VectorCache(config.model)
+
+    def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
+        encode = super()._encode
+        return self.cache.lookup(prompt, texts, lambda missing: encode(missing, prompt, progress and len(missing) > 64))
+
+    def encode_plain(self, texts: list[str], progress: bool = True) -> np.ndarray:
+        return self._encode(texts, "", progress)
