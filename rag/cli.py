@@ -15,7 +15,7 @@ from rag.index import Index, IndexLoadError
 from rag.load import IngestError
 from rag.lock import IndexBusyError
 from rag.pipeline import PaperTrail
-from rag.types import Answer
+from rag.types import Answer, page_label
 
 
 def read_questions(path: Path) -> list[str]:
@@ -51,7 +51,7 @@ def format_sources(answer: Answer) -> list[str]:
     lines = ["", "Sources:"]
     for c in answer.citations:
         lines.append(f"[{c.n}] {c.label()}")
-        lines.extend(f"    also: {_label(a)}" for a in c.also)
+        lines.extend(f"    also: {page_label(a)}" for a in c.also)
     return lines
 
 
@@ -72,12 +72,6 @@ def print_stream(pieces: Iterator[str | Answer]) -> Answer:
     if answer.notice:
         print(f"note: {answer.notice}", file=sys.stderr)
     return answer
-
-
-def _label(fields: dict) -> str:
-    parts = [fields.get("paper"), fields.get("date"), f"第{fields['page']}版" if fields.get("page") else None,
-             fields.get("title"), None if fields.get("page") else fields.get("source")]
-    return " · ".join(p for p in parts if p)
 
 
 def build_parser() -> argparse.ArgumentParser:

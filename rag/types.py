@@ -6,6 +6,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def page_label(fields: dict[str, Any]) -> str:
+    """``paper · date · 第N版 · headline`` of a citation dict, unknown parts left out; no page → the file name."""
+    parts = [fields.get("paper"), fields.get("date"), f"第{fields['page']}版" if fields.get("page") else None,
+             fields.get("title"), None if fields.get("page") else fields.get("source")]
+    return " · ".join(str(p) for p in parts if p)
+
+
 @dataclass
 class PageMeta:
     """What is known of a page's origin; unknown stays ``None``."""
@@ -110,11 +117,7 @@ class Citation:
 
     def label(self) -> str:
         """Human citation line: 铜仁日报 · 2026-04-02 · 第3版 · headline."""
-        parts = [self.paper, self.date, f"第{self.page}版" if self.page else None, self.title]
-        known = [p for p in parts if p]
-        if not self.page:
-            known.append(self.source)
-        return " · ".join(known)
+        return page_label(asdict(self))
 
 
 @dataclass

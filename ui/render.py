@@ -6,7 +6,7 @@ import re
 from html import escape
 from typing import Any
 
-from rag.types import Answer, Citation
+from rag.types import Answer, page_label
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -14,12 +14,6 @@ MARKER = re.compile(r"\[(\d+)\]")
 def anchor(turn: int, n: int) -> str:
     """The element id of citation ``n`` of answer ``turn`` in the sources panel."""
     return f"src-{turn}-{n}"
-
-
-def page_label(fields: dict[str, Any]) -> str:
-    """paper · date · 第N版 · headline for a citation or one of its reprints (``Citation.also``)."""
-    known = {k: fields.get(k) for k in ("paper", "date", "page", "title", "source")}
-    return Citation(n=0, text="", score=0.0, **known).label()
 
 
 def chat_markdown(answer: Answer, turn: int) -> str:
