@@ -13,10 +13,10 @@ from rag.config import Config
 from rag.embed import Embedder
 from rag.index import Index
 from rag.lexical import BM25, tokenize
+from rag.split import sentence_spans
 from rag.retrieve import cjk_share
 from rag.types import Hit
 
-SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;…]*[”’」』）)]*")
 QUANTITY = re.compile(
     r"多少|几[个家次项年天人]|多大|多高|多长|多远|比例|百分|增长|增加|下降|规模|总额|金额|数量|"
     r"how (many|much)|what (was|is|were|are) the (number|amount|total|increment|increase|growth|rate|share|size|value)|"
@@ -40,24 +40,32 @@ class Evidence:
 
 def sentences(hit: Hit) -> list[tuple[int, int]]:
     """``(start, end)`` of each sentence of a hit, offsets into the page's cleaned text."""
-    base, text = hit.chunk.start, hit.chunk.text
-    spans = []
-    for m in SENTENCE.finditer(text):
-        lead = len(m.group()) - len(m.group().lstrip())
-        if len(m.group().strip()) >= 4:
-            spans.append((base + m.start() + lead, base + m.start() + len(m.group().rstrip())))
-    return spans
+    base = hit.chunk.start
+    return [(base + s, base + e) for s, e in sentence_spans(hit.chunk.text)]
 
 
-def windows(hit: Hit) -> list[tuple[int, int, str]]:
-    """Single sentences and adjacent pairs in one paragraph: the candidate answers of a hit."""
+def windows(hit: Hit) -> list[tuple[int, int, str, tuple[int, ...]]]:
+    """Single sentences and adjacent pairs in one paragraph, with the indices of the sentences they join."""
     spans = sentences(hit)
     text, base = hit.chunk.text, hit.chunk.start
-    out = [(s, e, text[s - base : e - base]) for s, e in spans]
-    for (s1, _), (s2, e2) in zip(spans, spans[1:]):
+    out = [(s, e, text[s - base : e - base], (i,)) for i, (s, e) in enumerate(spans)]
+    for i, ((s1, _), (s2, e2)) in enumerate(zip(spans, spans[1:])):
         joined = text[s1 - base : e2 - base]
         if "\n" not in joined:
-            out.append((s1, e2, joined))
+            out.append((s1, e2, joined, (i, i + 1)))
+    return out
+
+
+def pooled_similarity(pool: list[tuple], query: np.ndarray, index: Index) -> np.ndarray:
+    """Cheap cosine of each window to the query from the sentence vectors stored at ingest (``inf`` where absent)."""
+    out = np.full(len(pool), np.inf, dtype=np.float32)
+    for row, (_, hit, _, _, _, members) in enumerate(pool):
+        sums = index.sentence_sums(hit.chunk.chunk_id)
+        if sums is not None and max(members) < len(sums):
+            vector = sums[list(members)].sum(axis=0)
+            norm = float(np.linalg.norm(vector))
+            if norm > 0:
+                out[row] = vector @ query / norm
     return out
 
 
@@ -88,23 +96,31 @@ def _inside(term: str, tokens: set[str]) -> bool:
 
 
 def select_evidence(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder,
-                    lexical: BM25, config: Config) -> list[Evidence]:
-    """Score the sentences of the top hits and keep the best one or two."""
+                    index: Index, config: Config) -> list[Evidence]:
+    """Score the sentences of the top hits and keep the best one or two.
+
+    Windows are first ranked with the sentence vectors stored at ingest; only the best
+    ``config.answer_rerank`` are encoded exactly and scored.
+    """
     pool = [(rank, hit, *w) for rank, hit in enumerate(hits[: config.answer_hits]) for w in windows(hit)]
     if not pool:
         return []
-    vectors = embedder.encode_sentences([p[4] for p in pool])
-    semantic = vectors @ query
     q_tokens = tokenize(question)
     wants_number = bool(QUANTITY.search(question))
     lexical_weight = config.answer_lexical_weight * cjk_share(question)
+    priors, covers = [], []
+    for rank, _, _, _, text, _ in pool:
+        cov = coverage(q_tokens, sentence_tokens(text), index.lexical)
+        bonus = config.answer_number_bonus if wants_number and DIGIT.search(text) else 0.0
+        priors.append(lexical_weight * cov - config.answer_rank_penalty * rank - config.answer_length_penalty * len(text) + bonus)
+        covers.append(cov)
+    shortlist = np.argsort(-(pooled_similarity(pool, query, index) + np.array(priors)), kind="stable")
+    shortlist = shortlist[: config.answer_rerank]
+    semantic = embedder.encode_sentences([pool[i][4] for i in shortlist]) @ query
     scored = []
-    for (rank, hit, start, end, text), sem in zip(pool, semantic):
-        cov = coverage(q_tokens, sentence_tokens(text), lexical)
-        score = float(sem) + lexical_weight * cov - config.answer_rank_penalty * rank - config.answer_length_penalty * len(text)
-        if wants_number and DIGIT.search(text):
-            score += config.answer_number_bonus
-        scored.append(Evidence(hit, text, start, end, score, cov))
+    for i, sem in zip(shortlist, semantic):
+        _, hit, start, end, text, _ = pool[i]
+        scored.append(Evidence(hit, text, start, end, float(sem) + priors[i], covers[i]))
     scored.sort(key=lambda e: -e.score)
     best = scored[:1]
     runner = next((e for e in scored[1:] if e.hit is not best[0].hit and not _same_story(e, best[0])), None)

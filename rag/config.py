@@ -34,6 +34,8 @@ class Config:
     lexical_weight: float = 0.4
     reprint_similarity: float = 0.6
     answer_hits: int = 3
+    answer_rerank: int = 4
+    """Candidate answer windows encoded exactly after a cheap ranking with the stored sentence vectors."""
     answer_lexical_weight: float = 0.3
     answer_number_bonus: float = 0.05
     answer_rank_penalty: float = 0.01

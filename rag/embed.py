@@ -52,6 +52,34 @@ class Embedder:
         show = self.config.show_progress if progress is None else progress
         return self._encode(texts, self._prompt("passage"), progress=show)
 
+    def encode_chunks(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                      progress: bool | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors of ``texts`` and, from the same forward pass, the summed token vectors of each
+        character span of each text (its sentences): answer sentences then need no encoding at query time."""
+        if not texts:
+            return np.zeros((0, self.dim), np.float32), []
+        prompt = self._prompt("passage")
+        show = self.config.show_progress if progress is None else progress
+        outputs = self.model.encode(texts, prompt=prompt, batch_size=self.config.batch_size, output_value=None,
+                                    show_progress_bar=show and len(texts) > self.config.batch_size)
+        vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs]).astype(np.float32)
+        sums = [self._span_sums(prompt, text, text_spans, out["token_embeddings"].float().cpu().numpy())
+                for text, text_spans, out in zip(texts, spans, outputs)]
+        return vectors, sums
+
+    def _span_sums(self, prompt: str, text: str, spans: list[tuple[int, int]], tokens: np.ndarray) -> np.ndarray:
+        """Sum of the token vectors overlapping each span (zeros for a span cut off by truncation)."""
+        encoded = self.model.tokenizer(prompt + text, return_offsets_mapping=True, truncation=True,
+                                       max_length=self.model.max_seq_length)
+        offsets = np.array(encoded["offset_mapping"]).reshape(-1, 2)
+        tokens = tokens[: len(offsets)]
+        real = offsets[:, 1] > offsets[:, 0]
+        out = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+        for i, (start, end) in enumerate(spans):
+            mask = real & (offsets[:, 0] < end + len(prompt)) & (offsets[:, 1] > start + len(prompt))
+            out[i] = tokens[mask].sum(axis=0)
+        return out
+
     def encode_sentences(self, texts: list[str]) -> np.ndarray:
         """Passage vectors of answer sentences, remembered across questions (LRU of ``SENTENCE_CACHE``)."""
         with self._sentences_lock:

@@ -32,6 +32,8 @@ from rag.types import Chunk, Document, PageMeta
 FORMAT = 2
 READABLE = (1, 2)
 """Format 1 (before jump links and reprint groups) still loads; saving writes format 2."""
+SENTENCES = "sentences.npz"
+"""Optional: sentence vectors for answers (indexes saved before it still load)."""
 FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "lexical.npz", "lexical_vocab.json")
 CURRENT = "CURRENT"
 VERSION = re.compile(r"v\d{6}")
@@ -53,16 +55,20 @@ class Index:
         self.chunks: list[Chunk] = []
         self.vectors = faiss.IndexFlatIP(dim)
         self.lexical = BM25.empty()
+        self.sentences: list[np.ndarray | None] = []
+        """Per chunk, the summed token vectors of its sentences (``rag.embed.Embedder.encode_chunks``)."""
         self.version: str | None = None
         self._jumps: dict[str, list[Chunk]] | None = None
 
     def __len__(self) -> int:
         return len(self.chunks)
 
-    def add(self, documents: list[Document], chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def add(self, documents: list[Document], chunks: list[Chunk], vectors: np.ndarray,
+            sentence_sums: list[np.ndarray] | None = None) -> None:
         """Append documents and their chunks (renumbered to continue from ``len(self)``)."""
-        if len(chunks) != len(vectors):
-            raise ValueError("one vector per chunk")
+        if len(chunks) != len(vectors) or sentence_sums is not None and len(sentence_sums) != len(chunks):
+            raise ValueError("one vector (and one sentence array) per chunk")
+        self.sentences.extend(sentence_sums if sentence_sums is not None else [None] * len(chunks))
         for doc in documents:
             self.documents[doc.doc_id] = doc
         for i, chunk in enumerate(chunks, len(self.chunks)):
@@ -84,11 +90,16 @@ class Index:
             vectors.add(self.vectors.reconstruct_batch(keep))
         self.vectors = vectors
         self.lexical = self.lexical.select(keep)
+        self.sentences = [self.sentences[i] for i in keep]
         self.chunks = [self.chunks[i] for i in keep]
         for i, chunk in enumerate(self.chunks):
             chunk.chunk_id = i
         self.touch()
         return gone
+
+    def sentence_sums(self, chunk_id: int) -> np.ndarray | None:
+        """The stored sentence vectors (unnormalised sums) of a chunk, if its index has them."""
+        return self.sentences[chunk_id] if chunk_id < len(self.sentences) else None
 
     def touch(self) -> None:
         """Forget cached lookups after chunks were changed in place (jump links relinked)."""
@@ -129,10 +140,11 @@ class Index:
                                               "end": c.end, "title": c.title, "jump": c.jump,
                                               "reprint_group": c.reprint_group} for c in self.chunks))
         faiss.write_index(self.vectors, str(tmp / "vectors.faiss"))
+        _save_sentences(tmp / SENTENCES, self.sentences, self.dim)
         self.lexical.save(tmp)
-        manifest["sizes"] = {n: (tmp / n).stat().st_size for n in FILES if n != "manifest.json"}
+        manifest["sizes"] = {n: (tmp / n).stat().st_size for n in (*FILES, SENTENCES) if n != "manifest.json"}
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        for n in FILES:
+        for n in (*FILES, SENTENCES):
             _fsync(tmp / n)
         os.rename(tmp, folder / name)
         pointer = folder / f".{CURRENT}.tmp"
@@ -162,6 +174,8 @@ class Index:
             raise IndexLoadError(f"{folder / 'manifest.json'}: index format {found!r}, "
                                  f"this version reads {' or '.join(map(str, READABLE))}; rebuild the index")
         for name, size in manifest.get("sizes", {}).items():
+            if not (folder / name).is_file():
+                raise IndexLoadError(f"{folder / name}: missing; rebuild the index")
             if (folder / name).stat().st_size != size:
                 raise IndexLoadError(f"{folder / name}: {(folder / name).stat().st_size} bytes, "
                                      f"expected {size} (truncated or altered); rebuild the index")
@@ -186,6 +200,7 @@ class Index:
             index.lexical = BM25.load(folder)
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
             raise IndexLoadError(f"{folder / 'lexical.npz'}: unreadable ({err})") from err
+        index.sentences = _load_sentences(folder / SENTENCES, len(index.chunks), index.dim)
         if index.vectors.ntotal != len(index.chunks) or index.lexical.counts.shape[0] != len(index.chunks) \
                 or index.vectors.d != index.dim:
             raise IndexLoadError(f"{folder}: {len(index.chunks)} chunks but {index.vectors.ntotal} vectors "
@@ -194,6 +209,30 @@ class Index:
             raise IndexLoadError(f"{folder / 'documents.jsonl'}: {len(index.documents)} documents, manifest says "
                                  f"{manifest['documents']}; rebuild the index")
         return index
+
+
+def _save_sentences(path: Path, sentences: list[np.ndarray | None], dim: int) -> None:
+    """Chunk i's sentence rows are ``sums[offsets[i]:offsets[i + 1]]``; a chunk without them has ``-1`` counts."""
+    counts = np.array([-1 if s is None else len(s) for s in sentences], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(np.maximum(counts, 0))])
+    rows = [s for s in sentences if s is not None and len(s)]
+    sums = np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
+    with path.open("wb") as f:
+        np.savez(f, counts=counts, offsets=offsets, sums=sums)
+
+
+def _load_sentences(path: Path, n_chunks: int, dim: int) -> list[np.ndarray | None]:
+    """Stored sentence vectors per chunk; an index saved before they existed has none (answers encode them)."""
+    if not path.is_file():
+        return [None] * n_chunks
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            counts, offsets, sums = z["counts"], z["offsets"], z["sums"]
+    except (OSError, ValueError, KeyError) as err:
+        raise IndexLoadError(f"{path}: unreadable ({err})") from err
+    if len(counts) != n_chunks or sums.shape[1:] != (dim,) or offsets[-1] != len(sums):
+        raise IndexLoadError(f"{path}: does not match the chunks; rebuild the index")
+    return [None if c < 0 else sums[offsets[i] : offsets[i + 1]] for i, c in enumerate(counts)]
 
 
 def current_version(folder: Path) -> str | None:
@@ -223,7 +262,7 @@ def _tidy(folder: Path, current: str) -> None:
             shutil.rmtree(folder / name, ignore_errors=True)
     for leftover in folder.glob(".tmp-v*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    for name in FILES:
+    for name in (*FILES, SENTENCES):
         (folder / name).unlink(missing_ok=True)
 
 

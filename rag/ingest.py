@@ -23,7 +23,7 @@ from rag.index import Index
 from rag.jumps import link_jumps
 from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
 from rag.reprints import find_reprints
-from rag.split import split_document
+from rag.split import sentence_spans, split_document
 from rag.types import Chunk, Document
 
 
@@ -102,13 +102,20 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
             report.indexed.append(doc.source)
     if not chunks and not stale:
         return report
-    vectors = embedder.encode_passages([c.embed_text() for c in chunks]) if chunks else np.zeros((0, index.dim))
+    vectors, sentence_sums = embedder.encode_chunks([c.embed_text() for c in chunks],
+                                                    [embedded_sentences(c) for c in chunks])
     removed = index.remove(stale)
-    index.add(list(docs.values()), chunks, vectors)
+    index.add(list(docs.values()), chunks, vectors, sentence_sums)
     link(index, config)
     report.chunks = len(chunks)
     report.removed = [d.source for d in removed]
     return report
+
+
+def embedded_sentences(chunk: Chunk) -> list[tuple[int, int]]:
+    """The chunk's sentence spans as offsets into its embedded text (headline first)."""
+    shift = len(chunk.embed_text()) - len(chunk.text)
+    return [(s + shift, e + shift) for s, e in sentence_spans(chunk.text)]
 
 
 def remove(index: Index, key: str, config: Config) -> list[Document]:

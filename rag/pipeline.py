@@ -105,7 +105,7 @@ class PaperTrail:
         where = chunk_filter(papers, date_from, date_to)
         with self.lock:
             hits = self.retriever.search_vector(standalone, query, self.config.top_k, where) if len(self.index) else []
-        evidence = select_evidence(standalone, query, hits, self.embedder, self.index.lexical, self.config)
+        evidence = select_evidence(standalone, query, hits, self.embedder, self.index, self.config)
         written = None
         if self.llm and hits and notice is None:
             try:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.articles import split_articles
 from rag.config import Config
 from rag.types import Chunk, Document
 
+SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;…]*[”’」』）)]*")
 SEPARATORS = ["\n\n", "\n", r"[。！？!?][”’」』）)]*", r"[；;…]+", r"[，,、：:]", " ", ""]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of at least four characters in ``text``, whitespace trimmed."""
+    spans = []
+    for m in SENTENCE.finditer(text):
+        lead = len(m.group()) - len(m.group().lstrip())
+        if len(m.group().strip()) >= 4:
+            spans.append((m.start() + lead, m.start() + len(m.group().rstrip())))
+    return spans
 
 
 def make_splitter(config: Config) -> RecursiveCharacterTextSplitter:

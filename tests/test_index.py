@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from rag.index import Index, IndexLoadError, current_version
+from rag.index import SENTENCES, Index, IndexLoadError, current_version
 from rag.lock import IndexBusyError, write_lock
 
 
@@ -120,3 +120,24 @@ def test_second_writer_gets_a_clear_error(tmp_path):
                 pass
     with write_lock(tmp_path):
         pass
+
+
+def test_sentence_vectors_survive_save_remove_and_old_indexes(sample_rag, tmp_path):
+    index = Index.load(sample_rag.config.index_dir)
+    assert all(s is not None for s in index.sentences) and len(index.sentences) == len(index.chunks)
+    first = index.chunks[0].doc_id
+    kept = [c.chunk_id for c in index.chunks if c.doc_id != first]
+    expected = [index.sentences[i] for i in kept]
+    index.remove([first])
+    assert len(index.sentences) == len(index.chunks) == len(expected)
+    assert all(np.array_equal(a, b) for a, b in zip(index.sentences, expected))
+    folder = tmp_path / "copy"
+    index.save(folder)
+    again = Index.load(folder)
+    assert all(np.array_equal(a, b) for a, b in zip(again.sentences, expected))
+    version = folder / current_version(folder)
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["sizes"][SENTENCES]
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (version / SENTENCES).unlink()
+    assert Index.load(folder).sentences == [None] * len(expected)
