@@ -99,8 +99,8 @@ def select_evidence(question: str, query: np.ndarray, hits: list[Hit], embedder:
                     index: Index, config: Config) -> list[Evidence]:
     """Score the sentences of the top hits and keep the best one or two.
 
-    Windows are first ranked with the sentence vectors stored at ingest; only the best
-    ``config.answer_rerank`` are encoded exactly and scored.
+    Windows are scored with the sentence vectors stored at ingest. Those pooled vectors are weakest across
+    languages, so for a question that is not Chinese the best ``config.answer_rerank`` are encoded exactly.
     """
     pool = [(rank, hit, *w) for rank, hit in enumerate(hits[: config.answer_hits]) for w in windows(hit)]
     if not pool:
@@ -114,9 +114,13 @@ def select_evidence(question: str, query: np.ndarray, hits: list[Hit], embedder:
         bonus = config.answer_number_bonus if wants_number and DIGIT.search(text) else 0.0
         priors.append(lexical_weight * cov - config.answer_rank_penalty * rank - config.answer_length_penalty * len(text) + bonus)
         covers.append(cov)
-    shortlist = np.argsort(-(pooled_similarity(pool, query, index) + np.array(priors)), kind="stable")
-    shortlist = shortlist[: config.answer_rerank]
-    semantic = embedder.encode_sentences([pool[i][4] for i in shortlist]) @ query
+    pooled = pooled_similarity(pool, query, index)
+    shortlist = np.argsort(-(pooled + np.array(priors)), kind="stable")
+    if cjk_share(question) >= 0.5 and np.isfinite(pooled).all():
+        semantic = pooled[shortlist]
+    else:
+        shortlist = shortlist[: config.answer_rerank]
+        semantic = embedder.encode_sentences([pool[i][4] for i in shortlist]) @ query
     scored = []
     for i, sem in zip(shortlist, semantic):
         _, hit, start, end, text, _ = pool[i]

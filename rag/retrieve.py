@@ -54,18 +54,18 @@ def same_story(a: Chunk, b: Chunk, grams_a: set[str], grams_b: set[str], thresho
     return containment(grams_a, grams_b) >= threshold
 
 
-def group_reprints(hits: list[Hit], threshold: float) -> list[Hit]:
-    """Fold a hit into a better-ranked one from another page when their texts nearly match."""
+def group_reprints(hits: list[Hit], threshold: float, top_k: int | None = None) -> list[Hit]:
+    """Fold a hit into a better-ranked one from another page when their texts nearly match (first ``top_k`` kept)."""
     kept: list[tuple[Hit, set[str]]] = []
     for hit in hits:
         grams = bigrams(hit.chunk.text)
         twin = next((k for k, g in kept if k.chunk.doc_id != hit.chunk.doc_id
                      and all(r.doc_id != hit.chunk.doc_id for r in k.reprints)
                      and same_story(hit.chunk, k.chunk, grams, g, threshold)), None)
-        if twin is None:
-            kept.append((hit, grams))
-        else:
+        if twin is not None:
             twin.reprints.append(hit.chunk)
+        elif top_k is None or len(kept) < top_k:
+            kept.append((hit, grams))
     return [k for k, _ in kept]
 
 
@@ -104,7 +104,7 @@ class Retriever:
         fused = fuse(dense, lexical, weight)
         order = np.argsort(-fused, kind="stable")
         hits = [Hit(self.index.chunks[cand[i]], float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
-        hits = group_reprints(hits, self.config.reprint_similarity)[:top_k]
+        hits = group_reprints(hits, self.config.reprint_similarity, top_k)
         for hit in hits:
             hit.continued = self.index.continuation(hit.chunk)
         return hits
