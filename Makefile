@@ -22,3 +22,6 @@ test: .venv/installed
 
 eval: .venv/installed
 	$(PY) scripts/eval_dev.py
+
+bench: .venv/installed
+	$(PY) scripts/bench.py
