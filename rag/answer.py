@@ -13,8 +13,8 @@ from rag.config import Config
 from rag.embed import Embedder
 from rag.index import Index
 from rag.lexical import BM25, tokenize
-from rag.split import sentence_spans
 from rag.retrieve import cjk_share
+from rag.split import sentence_spans
 from rag.types import Hit
 
 QUANTITY = re.compile(
@@ -107,7 +107,8 @@ def select_evidence(question: str, query: np.ndarray, hits: list[Hit], embedder:
         return []
     q_tokens = tokenize(question)
     wants_number = bool(QUANTITY.search(question))
-    lexical_weight = config.answer_lexical_weight * cjk_share(question)
+    chinese = cjk_share(question)
+    lexical_weight = config.answer_lexical_weight * chinese
     priors, covers = [], []
     for rank, _, _, _, text, _ in pool:
         cov = coverage(q_tokens, sentence_tokens(text), index.lexical)
@@ -116,7 +117,7 @@ def select_evidence(question: str, query: np.ndarray, hits: list[Hit], embedder:
         covers.append(cov)
     pooled = pooled_similarity(pool, query, index)
     shortlist = np.argsort(-(pooled + np.array(priors)), kind="stable")
-    if cjk_share(question) >= 0.5 and np.isfinite(pooled).all():
+    if chinese >= 0.5 and np.isfinite(pooled).all():
         semantic = pooled[shortlist]
     else:
         shortlist = shortlist[: config.answer_rerank]
@@ -127,13 +128,14 @@ def select_evidence(question: str, query: np.ndarray, hits: list[Hit], embedder:
         scored.append(Evidence(hit, text, start, end, float(sem) + priors[i], covers[i]))
     scored.sort(key=lambda e: -e.score)
     best = scored[:1]
-    runner = next((e for e in scored[1:] if e.hit is not best[0].hit and not _same_story(e, best[0])), None)
+    runner = next((e for e in scored[1:] if e.hit is not best[0].hit and not _overlaps(e, best[0])), None)
     if runner is not None and runner.score >= best[0].score - config.answer_second_margin:
         best.append(runner)
     return best
 
 
-def _same_story(a: Evidence, b: Evidence) -> bool:
+def _overlaps(a: Evidence, b: Evidence) -> bool:
+    """Two windows of the same page that share characters."""
     return a.hit.chunk.doc_id == b.hit.chunk.doc_id and a.start < b.end and b.start < a.end
 
 

@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,7 +186,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
     index = Index.load(config.index_dir)
-    counts = Counter(c.doc_id for c in index.chunks)
+    counts = index.chunk_counts()
     for doc in index.documents.values():
         row = {"doc_id": doc.doc_id, "source": doc.source, "paper": doc.meta.paper, "date": doc.meta.date,
                "page": doc.meta.page, "chunks": counts[doc.doc_id], "path": doc.path}

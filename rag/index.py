@@ -15,6 +15,7 @@ version. An older flat folder (files directly inside, format 1) still loads.
 from __future__ import annotations
 
 import json
+from collections import Counter
 import os
 import re
 import shutil
@@ -96,6 +97,10 @@ class Index:
             chunk.chunk_id = i
         self.touch()
         return gone
+
+    def chunk_counts(self) -> Counter[str]:
+        """How many chunks each document has."""
+        return Counter(c.doc_id for c in self.chunks)
 
     def sentence_sums(self, chunk_id: int) -> np.ndarray | None:
         """The stored sentence vectors (unnormalised sums) of a chunk, if its index has them."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,7 +115,7 @@ class ChatApp:
         """The pages table and the paper/date filter choices, from what is in the index now."""
         with self.rag.lock:
             docs = list(self.rag.index.documents.values())
-            chunks = Counter(c.doc_id for c in self.rag.index.chunks)
+            chunks = self.rag.index.chunk_counts()
         uploads = str(self.uploads)
         rows = [[d.source, d.meta.paper or "", d.meta.date or "", d.meta.page or "", chunks[d.doc_id],
                  "upload" if (d.path or "").startswith(uploads) else "index"] for d in docs]
