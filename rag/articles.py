@@ -27,7 +27,7 @@ def split_articles(doc_id: str, text: str) -> list[Article]:
     closed = True
     for m in re.finditer(r"[^\n]+", text):
         start, end, para = m.start(), m.end(), m.group()
-        if _is_heading(para):
+        if is_heading(para):
             group.append((start, end, para))
             continue
         jump_from = JUMP_FROM.match(para)
@@ -56,7 +56,7 @@ def split_articles(doc_id: str, text: str) -> list[Article]:
     return articles
 
 
-def _is_heading(para: str) -> bool:
+def is_heading(para: str) -> bool:
     """Short lines that are not sentences: headlines, subtitles, bylines."""
     if para.startswith("#") or BYLINE.match(para):
         return True

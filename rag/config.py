@@ -32,17 +32,14 @@ class Config:
     top_k: int = 5
     candidates: int = 50
     lexical_weight: float = 0.4
+    translated_weight: float = 0.2
+    """BM25 weight for questions that are not Chinese, over their words' CC-CEDICT translations (one value set
+    before measuring, not swept: xquad_en R@1 0.743 → 0.834, see docs/eval.md)."""
     reprint_similarity: float = 0.6
     answer_hits: int = 3
-    answer_rerank: int = 4
-    """Candidate answer windows encoded exactly after a cheap ranking with the stored sentence vectors."""
-    answer_lexical_weight: float = 0.3
-    answer_number_bonus: float = 0.05
-    answer_rank_penalty: float = 0.01
-    answer_second_margin: float = 0.02
-    answer_length_penalty: float = 0.0002
-    abstain_below: float = 0.72
-    min_coverage: float = 0.6
+    """Hits whose page sentences (and their neighbours) are candidate answers."""
+    answer_model: Path | None = None
+    """The fitted answer models (JSON, see ``rag.answer_model``); ``None``: the shipped ``rag/answer_model.json``."""
     max_file_bytes: int = 20 * 1024 * 1024
     """Page files larger than this are refused at ingest (a newspaper page is well under 1 MB)."""
     filename_patterns: tuple[str, ...] = FILENAME_PATTERNS

@@ -33,8 +33,9 @@ from rag.types import Chunk, Document, PageMeta
 FORMAT = 2
 READABLE = (1, 2)
 """Format 1 (before jump links and reprint groups) still loads; saving writes format 2."""
-SENTENCES = "sentences.npz"
-"""Optional: sentence vectors for answers (indexes saved before it still load)."""
+SENTENCES = "page_sentences.npz"
+"""Optional: per chunk, the pooled vectors of the page sentences it overlaps (``rag.evidence``); indexes saved
+before it (or with the older per-chunk layout, ``sentences.npz``) still load and encode candidates at query time."""
 FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "lexical.npz", "lexical_vocab.json")
 CURRENT = "CURRENT"
 VERSION = re.compile(r"v\d{6}")

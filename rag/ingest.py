@@ -22,7 +22,8 @@ from rag.index import Index
 from rag.jumps import link_jumps
 from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
 from rag.reprints import find_reprints
-from rag.split import sentence_spans, split_document
+from rag.evidence import chunk_sentences
+from rag.split import split_document
 from rag.types import Chunk, Document
 
 
@@ -102,7 +103,7 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
     if not chunks and not stale:
         return report
     vectors, sentence_sums = embedder.encode_chunks([c.embed_text() for c in chunks],
-                                                    [embedded_sentences(c) for c in chunks])
+                                                    [embedded_sentences(c, docs[c.doc_id].text) for c in chunks])
     removed = index.remove(stale)
     index.add(list(docs.values()), chunks, vectors, sentence_sums)
     link(index, config)
@@ -111,10 +112,11 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
     return report
 
 
-def embedded_sentences(chunk: Chunk) -> list[tuple[int, int]]:
-    """The chunk's sentence spans as offsets into its embedded text (headline first)."""
-    shift = len(chunk.embed_text()) - len(chunk.text)
-    return [(s + shift, e + shift) for s, e in sentence_spans(chunk.text)]
+def embedded_sentences(chunk: Chunk, page_text: str) -> list[tuple[int, int]]:
+    """Spans of the page sentences the chunk overlaps (``rag.evidence.chunk_sentences``), as offsets into its
+    embedded text (headline first)."""
+    shift = len(chunk.embed_text()) - len(chunk.text) - chunk.start
+    return [(s + shift, e + shift) for _, s, e in chunk_sentences(page_text, chunk)]
 
 
 def remove(index: Index, key: str, config: Config) -> list[Document]:

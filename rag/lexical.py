@@ -82,6 +82,16 @@ class BM25:
             return np.zeros(self.weights.shape[0], dtype=np.float32)
         return np.asarray(self.weights[:, ids].sum(axis=1)).ravel().astype(np.float32)
 
+    def concept_scores(self, concepts: list[frozenset[str]]) -> np.ndarray:
+        """BM25 where each query concept is a set of alternative terms (a word's translations): a chunk scores
+        the best of a concept's terms, summed over the concepts."""
+        total = np.zeros(self.weights.shape[0], dtype=np.float32)
+        for terms in concepts:
+            ids = [self.vocab[t] for t in terms if t in self.vocab]
+            if ids:
+                total += np.asarray(self.weights[:, ids].max(axis=1).todense()).ravel()
+        return total
+
     def save(self, folder: Path) -> None:
         (folder / "lexical_vocab.json").write_text(json.dumps(list(self.vocab), ensure_ascii=False), encoding="utf-8")
         c = self.counts

@@ -7,8 +7,9 @@ from contextlib import nullcontext
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
-from rag.answer import Evidence, select_evidence, should_abstain
-from rag.cite import abstention, cited_answer
+from rag.answer import Decision, decide
+from rag.answer_model import load_model
+from rag.cite import abstention, cited_answer, lead_with
 from rag.config import Config
 from rag.embed import Embedder
 from rag.index import Index, current_version
@@ -17,7 +18,7 @@ from rag.lock import write_lock
 from rag.llm import ChatClient, LLMError, relay
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
 from rag.retrieve import Retriever, chunk_filter, cjk_share
-from rag.types import Answer, Document, Hit
+from rag.types import Answer, Document, Filters, Hit
 from rag.verify import Verifier
 
 UNVERIFIED = "No sentence of the LLM's answer was supported by the sources; showing the extractive answer."
@@ -36,6 +37,7 @@ class PaperTrail:
         self.embedder = embedder or Embedder(config)
         self.retriever = Retriever(index, self.embedder, config)
         self.llm = ChatClient(config) if config.llm_base_url else None
+        self.answer_model = load_model(config.answer_model) if config.answer_model else load_model()
         self.lock = threading.RLock()
 
     @classmethod
@@ -101,26 +103,42 @@ class PaperTrail:
         if not question:
             raise ValueError("empty question")
         standalone, notice = self.standalone(question, history or [])
-        query = self.embedder.encode_queries([standalone])[0]
-        where = chunk_filter(papers, date_from, date_to)
-        with self.lock:
-            hits = self.retriever.search_vector(standalone, query, self.config.top_k, where) if len(self.index) else []
-        evidence = select_evidence(standalone, query, hits, self.embedder, self.index, self.config)
+        filters = Filters(papers or None, date_from or None, date_to or None)
+        decision = self.decide(standalone, filters)
         written = None
-        if self.llm and hits and notice is None:
+        if self.llm and decision.answer and notice is None:
             try:
-                written = yield from self._written(question, standalone, hits, evidence)
+                written = yield from self._written(question, standalone, decision)
             except LLMError as err:
                 notice = unavailable(err)
         if written is not None and written.answer:
             yield written
             return
-        answer = self._extractive(question, standalone, hits, evidence)
+        answer = self.extractive(question, decision, filters)
         answer.notice = UNVERIFIED if written is not None else notice
         answer.unsupported = written.unsupported if written is not None else []
         for piece in answer.answer.split(" "):
             yield piece + " "
         yield answer
+
+    def decide(self, question: str, filters: Filters | None = None) -> Decision:
+        """Retrieve and run the answer stage on one version of the index: the evidence, and answer or refuse."""
+        filters = filters or Filters()
+        query = self.embedder.encode_queries([question])[0]
+        where = chunk_filter(filters.papers, filters.date_from, filters.date_to)
+        with self.lock:
+            index, retriever = self.index, self.retriever
+        hits = retriever.search_vector(question, query, self.config.top_k, where) if len(index) else []
+        return decide(question, query, hits, self.embedder, index, self.config, self.answer_model)
+
+    def extractive(self, question: str, decision: Decision, filters: Filters | None = None) -> Answer:
+        """The extractive answer of a decision: its evidence sentences cited, or the refusal naming the filters."""
+        if not decision.answer:
+            answer = abstention(question, cjk_share(question) > 0.3, filters)
+        else:
+            answer = cited_answer(question, decision.evidence, decision.short_answer)
+        answer.confidence = round(decision.confidence, 4)
+        return answer
 
     def standalone(self, question: str, history: list[Turn]) -> tuple[str, str | None]:
         """The question made standalone from the chat history, and a notice if the LLM failed doing so."""
@@ -134,19 +152,15 @@ class PaperTrail:
             return heuristic_rewrite(question, history), unavailable(err)
         return (lines[0].strip(' "“”') if lines else "") or question, None
 
-    def _written(self, question: str, standalone: str, hits: list[Hit],
-                 evidence: list[Evidence]) -> Generator[str, None, Answer]:
+    def _written(self, question: str, standalone: str, decision: Decision) -> Generator[str, None, Answer]:
         """Stream the LLM's answer, then check it against the sources."""
-        reply = yield from relay(self.llm.stream(answer_messages(standalone, hits)), NO_ANSWER)
+        reply = yield from relay(self.llm.stream(answer_messages(standalone, decision.hits)), NO_ANSWER)
         if reply.strip().startswith(NO_ANSWER):
             return abstention(question, cjk_share(question) > 0.3)
-        checked = Verifier(hits, evidence, self.embedder, self.config).check(reply)
-        return Answer(question, checked.text, False, checked.citations, checked.unsupported)
-
-    def _extractive(self, question: str, standalone: str, hits: list[Hit], evidence: list[Evidence]) -> Answer:
-        if should_abstain(standalone, hits, evidence, self.index, self.config):
-            return abstention(question, cjk_share(question) > 0.3)
-        return cited_answer(question, evidence)
+        checked = Verifier(decision.hits, decision.evidence, self.embedder, self.config).check(reply)
+        return Answer(question, lead_with(decision.short_answer, checked.text), False, checked.citations,
+                      checked.unsupported, short_answer=decision.short_answer,
+                      confidence=round(decision.confidence, 4))
 
     def ask_batch(self, questions: Iterable[str]) -> list[Answer]:
         return [self.ask(q) for q in questions]

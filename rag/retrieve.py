@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
+from rag.bilingual import content_words, translations
 from rag.config import Config
 from rag.embed import Embedder
 from rag.index import Index
@@ -85,12 +87,23 @@ class Retriever:
         query = self.embedder.encode_queries([question])[0]
         return self.search_vector(question, query, top_k, where)
 
+    def lexical_scores(self, question: str, n: int) -> tuple[float, np.ndarray]:
+        """The BM25 weight for this question and every chunk's BM25 score: over the question's own tokens for
+        Chinese, over the translations of its words for other languages (``Config.translated_weight``)."""
+        chinese = cjk_share(question)
+        if chinese >= 0.5:
+            weight = self.config.lexical_weight * chinese
+            return weight, self.index.lexical.scores(tokenize(question)) if weight > 0 else np.zeros(n, np.float32)
+        weight = self.config.translated_weight * (1 - chinese)
+        if weight <= 0:
+            return 0.0, np.zeros(n, np.float32)
+        return weight, self.index.lexical.concept_scores(translated_concepts(question, self.config.models_dir))
+
     def search_vector(self, question: str, query: np.ndarray, top_k: int, where=None) -> list[Hit]:
         n = len(self.index)
         k = min(n, self.config.candidates if where is None else n)
         _, ids = self.index.vectors.search(query[None, :].astype(np.float32), k)
-        weight = self.config.lexical_weight * cjk_share(question)
-        lexical_all = self.index.lexical.scores(tokenize(question)) if weight > 0 else np.zeros(n, np.float32)
+        weight, lexical_all = self.lexical_scores(question, n)
         candidates = [i for i in ids[0] if i >= 0]
         if weight > 0:
             candidates = list(dict.fromkeys(candidates + list(np.argsort(-lexical_all)[:k])))
@@ -108,6 +121,11 @@ class Retriever:
         for hit in hits:
             hit.continued = self.index.continuation(hit.chunk)
         return hits
+
+
+def translated_concepts(question: str, models_dir: Path) -> list[frozenset[str]]:
+    """The English words of a question, each as the set of its Chinese translations (CC-CEDICT)."""
+    return [t for t in (translations(w, models_dir) for w in content_words(question)) if t]
 
 
 def chunk_filter(papers: list[str] | None = None, date_from: str | None = None, date_to: str | None = None):

@@ -121,6 +121,25 @@ class Citation:
 
 
 @dataclass
+class Filters:
+    """The filters a question was asked under (``None``: not filtered)."""
+
+    papers: list[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def describe(self, chinese: bool) -> str:
+        """The filters in words, empty when there are none."""
+        parts = []
+        if self.papers:
+            parts.append(("报纸：" if chinese else "papers: ") + ("、" if chinese else ", ").join(self.papers))
+        if self.date_from or self.date_to:
+            span = f"{self.date_from or '…'} – {self.date_to or '…'}"
+            parts.append(("日期：" if chinese else "dates: ") + span)
+        return ("；" if chinese else "; ").join(parts)
+
+
+@dataclass
 class Answer:
     """An answer with its citations; ``to_dict`` gives the CLI/API JSON shape."""
 
@@ -130,6 +149,11 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
     notice: str | None = None
+    short_answer: str | None = None
+    """The asked figure, date or name alone, when the answer stage is confident of it; the answer opens with it."""
+    confidence: float | None = None
+    """The fitted probability that the evidence answers the question (answers are given at or above the
+    model's threshold)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,7 +1,9 @@
 """Retrieval and answer quality of PaperTrail against baselines, side by side, on every eval set.
 
     .venv/bin/python scripts/eval.py [--eval-dir ../shared/eval] [--sets dev xquad_zh xquad_en cmrc2018]
-        [--limit N] [--answers N] [-c chunk_size=300 ...] [--titles zh|all|none] [--json]
+        [--limit N] [--answers N] [--protocol 200] [-c chunk_size=300 ...] [--titles zh|all|none] [--json]
+
+By default every question of every set is asked, and the answerability protocol runs after the sets.
 
 Systems, all through one harness (passage-level Recall@1/5/10 and MRR@10; chunk hits map to their passage,
 each passage kept at its best rank):
@@ -10,17 +12,21 @@ each passage kept at its best rank):
   bm25               jieba BM25 over the same chunks
   rrf                reciprocal-rank fusion (k=60) of dense and bm25
   langchain_default  RecursiveCharacterTextSplitter(1000, 200), plain ``encode`` (no prompts), FAISS flat
-``answer`` is the share of the first ``--answers`` questions whose ``PaperTrail.ask`` answer contains a gold span
-(dev: eval_dev's judge, unanswerable questions included). Embeddings are cached under embeddings/cache/.
+``answer`` (answer level) is the share of questions whose extractive answer contains a gold span AND cites the
+gold passage (dev: eval_dev's judge, unanswerable questions included); refusals count as wrong. ``short_given``
+is the share of answerable questions answered with a short answer, ``short_precision`` the share of those that
+contain a gold span or lie inside one. The answerability protocol indexes the even-numbered passages of
+CMRC 2018 and XQuAD-zh and asks 200 questions whose passage is indexed and 200 whose passage is not (zh, and
+XQuAD's en questions). Embeddings and eval indexes are cached under embeddings/cache/.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
+import random
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import faiss
@@ -32,21 +38,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eval_dev import judge  # noqa: E402
 from evallib import (  # noqa: E402
-    EVAL_DIR, CachedEmbedder, Passage, Question, contains_gold, dev_questions, passage_ranking, qa_passages,
-    qa_questions, ranking_metrics, rrf,
+    EVAL_DIR, CachedEmbedder, Passage, Question, contains_gold, dev_questions, passage_index, passage_ranking,
+    qa_passages, qa_questions, ranking_metrics, rrf, short_right,
 )
 
 from rag.config import Config  # noqa: E402
 from rag.index import Index  # noqa: E402
-from rag.ingest import ingest, to_document  # noqa: E402
+from rag.ingest import ingest  # noqa: E402
 from rag.lexical import tokenize  # noqa: E402
-from rag.load import RawPage  # noqa: E402
 from rag.pipeline import PaperTrail  # noqa: E402
-from rag.retrieve import Retriever, cjk_share  # noqa: E402
-from rag.split import split_document  # noqa: E402
-from rag.types import PageMeta  # noqa: E402
+from rag.retrieve import Retriever  # noqa: E402
 
 SETS = ("dev", "xquad_zh", "xquad_en", "cmrc2018")
+PROTOCOLS = (("cmrc2018", "zh"), ("xquad_zh", "zh"), ("xquad_zh", "en"))
+PROTOCOL_SEED = 2018
 DEPTH = 100
 """Chunks fetched per system and question: enough for ten distinct passages."""
 
@@ -58,28 +63,6 @@ class Corpus:
     index: Index
     lc_keys: list[str]
     lc_vectors: faiss.IndexFlatIP | None
-
-
-def headline(title: str, titles: str) -> str | None:
-    """The passage title used as the chunks' headline: ``all``, ``none``, or ``zh`` (only Chinese titles, since
-    XQuAD's are English wiki page names, not headlines of the Chinese passage)."""
-    keep = titles == "all" or titles == "zh" and cjk_share(title) >= 0.5
-    return title or None if keep else None
-
-
-def passage_index(passages: list[Passage], embedder: CachedEmbedder, config: Config, titles: str) -> Index:
-    """Each passage cleaned and split by our code as one document; chunk ``source`` is the passage id."""
-    index = Index(config.model, embedder.dim)
-    docs, chunks = [], []
-    for p in passages:
-        sha = hashlib.sha256(p.text.encode()).hexdigest()
-        doc = to_document(RawPage(Path(p.pid), p.text, PageMeta(), sha))
-        for chunk in split_document(doc, config, first_id=len(chunks)):
-            chunk.title = headline(p.title, titles)
-            chunks.append(chunk)
-        docs.append(doc)
-    index.add(docs, chunks, embedder.encode_passages([c.embed_text() for c in chunks], progress=True))
-    return index
 
 
 def sample_index(sample_dir: Path, embedder: CachedEmbedder, config: Config) -> Index:
@@ -140,22 +123,74 @@ def rank_all(corpus: Corpus, retriever: Retriever, q: Question, qvec: np.ndarray
     return out
 
 
+def judged(rag: PaperTrail, q: Question, force: bool = False) -> tuple[bool, float, str | None, bool]:
+    """Ask one question: whether the answer is right (contains a gold span and cites a gold passage, or, for an
+    unanswerable question, is a refusal without citations), the decision's confidence, the short answer and
+    whether it abstained. ``force``: judge the answer the decision would give if it answered."""
+    decision = rag.decide(q.text)
+    if force:
+        decision = replace(decision, answer=bool(decision.evidence))
+    answer = rag.extractive(q.text, decision)
+    if q.row.get("sources") is not None or q.row.get("unanswerable"):
+        right = judge(q.row, answer) == "ok"
+    elif not q.answerable:
+        right = answer.abstained and not answer.citations
+    else:
+        right = not answer.abstained and contains_gold(answer.answer, q.answers) and bool(cited(answer) & q.gold)
+    return right, decision.confidence, answer.short_answer, answer.abstained
+
+
+def cited(answer) -> set[str]:
+    """Sources an answer cites, reprints and continuations included."""
+    return {c.source for c in answer.citations} | {a["source"] for c in answer.citations for a in c.also}
+
+
 def answer_score(rag: PaperTrail, questions: list[Question]) -> dict[str, float]:
-    """Share of questions answered right (dev: judge; else the answer contains a gold span) and abstention rate."""
-    right = abstained = 0
+    """Answer level (right and cited; dev: eval_dev's judge, unanswerable included), abstention rate, and the
+    short answers given on answerable questions and their precision."""
+    right = abstained = short_given = short_ok = 0
     for q in tqdm(questions, desc="answers", leave=False):
-        answer = rag.ask(q.text)
-        abstained += answer.abstained
-        if q.row.get("sources") is not None or q.row.get("unanswerable"):
-            right += judge(q.row, answer) == "ok"
-        else:
-            right += not answer.abstained and contains_gold(answer.answer, q.answers)
+        ok, _, short, refused = judged(rag, q)
+        right += ok
+        abstained += refused
+        if short and not refused and q.answerable:
+            short_given += 1
+            short_ok += short_right(short, q.answers)
     n = max(len(questions), 1)
-    return {"answer": right / n, "abstain": abstained / n, "answered_n": len(questions)}
+    answerable = max(sum(q.answerable for q in questions), 1)
+    return {"answer": right / n, "abstain": abstained / n, "answered_n": len(questions),
+            "short_given": short_given / answerable, "short_precision": short_ok / max(short_given, 1)}
+
+
+def protocol(name: str, lang: str, eval_dir: Path, embedder: CachedEmbedder, config: Config, titles: str,
+             per_side: int, thresholds: list[float]) -> dict:
+    """The answerability protocol: index the even-numbered passages; ask ``per_side`` questions whose passage is
+    indexed and ``per_side`` whose passage is not (fixed seed); answerable right+cited and unanswerable refused,
+    at the shipped operating point and along the confidence trade-off curve."""
+    passages = qa_passages(eval_dir / f"{name}_corpus.jsonl")
+    index = passage_index(passages, embedder, config, titles)
+    odd = {p.pid for i, p in enumerate(passages) if i % 2}
+    index.remove(odd)
+    pool = qa_questions(eval_dir / f"{name}.jsonl", lang)
+    rng = random.Random(PROTOCOL_SEED)
+    inside = rng.sample([q for q in pool if not q.gold & odd], per_side)
+    outside = [replace(q, gold=set()) for q in rng.sample([q for q in pool if q.gold & odd], per_side)]
+    rag = PaperTrail(index, config, embedder)
+    rows = []
+    for q in tqdm(inside + outside, desc=f"protocol {name} {lang}", leave=False):
+        shipped, confidence, _, _ = judged(rag, q)
+        forced = judged(rag, q, force=True)[0] if q.answerable else True
+        rows.append((q.answerable, shipped, confidence, forced))
+    ans = [r for r in rows if r[0]]
+    una = [r for r in rows if not r[0]]
+    curve = [(t, sum(f and c >= t for _, _, c, f in ans) / len(ans), sum(c < t for _, _, c, _ in una) / len(una))
+             for t in thresholds]
+    return {"answerable_right": sum(r[1] for r in ans) / len(ans), "unanswerable_refused": sum(r[1] for r in una) / len(una),
+            "n": len(rows), "curve": curve}
 
 
 def evaluate_set(corpus: Corpus, questions: list[Question], embedder: CachedEmbedder, config: Config,
-                 answers: int) -> dict[str, dict[str, float]]:
+                 answers: int | None) -> dict[str, dict[str, float]]:
     """Metrics of every system on one set."""
     answerable = [q for q in questions if q.answerable]
     qvecs = embedder.encode_queries([q.text for q in answerable])
@@ -167,7 +202,7 @@ def evaluate_set(corpus: Corpus, questions: list[Question], embedder: CachedEmbe
             rankings.setdefault(system, []).append(ranking)
     golds = [q.gold for q in answerable]
     out = {s: {**ranking_metrics(r, golds), "n": len(golds)} for s, r in rankings.items()}
-    if answers:
+    if answers != 0:
         out["papertrail"].update(answer_score(PaperTrail(corpus.index, config, embedder), questions[:answers]))
     return out
 
@@ -185,13 +220,27 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
 
 
 def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    cols = ["recall@1", "recall@5", "recall@10", "mrr@10", "answer"]
+    cols = ["recall@1", "recall@5", "recall@10", "mrr@10", "answer", "abstain", "short_given", "short_precision"]
     lines = []
     for name, systems in results.items():
         n = next(iter(systems.values()))["n"]
-        lines += [f"\n{name} ({n} answerable questions)", f"{'system':<18}" + "".join(f"{c:>10}" for c in cols)]
+        answered = systems["papertrail"].get("answered_n")
+        head = f"\n{name} ({n} answerable questions" + (f"; answers judged on {answered})" if answered else ")")
+        lines += [head, f"{'system':<18}" + "".join(f"{c:>16}" for c in cols)]
         for system, m in systems.items():
-            lines.append(f"{system:<18}" + "".join(f"{m[c]:>10.3f}" if c in m else f"{'':>10}" for c in cols))
+            lines.append(f"{system:<18}" + "".join(f"{m[c]:>16.3f}" if c in m else f"{'':>16}" for c in cols))
+    return "\n".join(lines)
+
+
+def protocol_table(results: dict[str, dict]) -> str:
+    lines = ["\nAnswerability protocol (even-numbered passages indexed; questions drawn with seed "
+             f"{PROTOCOL_SEED}; operating point fitted on DRCD)",
+             f"{'set':<18}{'answerable right+cited':>24}{'unanswerable refused':>24}"]
+    for name, r in results.items():
+        lines.append(f"{name:<18}{r['answerable_right']:>24.3f}{r['unanswerable_refused']:>24.3f}")
+    for name, r in results.items():
+        lines.append(f"\ntrade-off {name}: threshold → answerable right+cited / unanswerable refused")
+        lines += [f"  {t:.2f}  {a:.3f} / {u:.3f}" for t, a, u in r["curve"]]
     return "\n".join(lines)
 
 
@@ -199,8 +248,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
-    parser.add_argument("--limit", type=int, default=None, help="questions per set")
-    parser.add_argument("--answers", type=int, default=200, help="questions per set to answer with ask (0: none)")
+    parser.add_argument("--limit", type=int, default=None, help="questions per set (default: all)")
+    parser.add_argument("--answers", type=int, default=None,
+                        help="questions per set to answer with the answer stage (default: all; 0: none)")
+    parser.add_argument("--protocol", type=int, default=200,
+                        help="questions per side of the answerability protocol (0: skip it)")
     parser.add_argument("-c", "--config", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--titles", choices=["zh", "all", "none"], default="zh",
                         help="passage titles as chunk headlines: Chinese ones only (default), all, none")
@@ -210,7 +262,7 @@ def main() -> int:
     args = parser.parse_args()
     config = Config(show_progress=True).with_(**parse_overrides(args.config))
     embedder = CachedEmbedder(config)
-    results, corpora = {}, {}
+    results, corpora, protocols = {}, {}, {}
     try:
         for name in args.sets:
             key = "xquad_zh" if name == "xquad_en" else name
@@ -220,9 +272,16 @@ def main() -> int:
             questions = set_questions(name, args.eval_dir, args.limit)
             results[name] = evaluate_set(corpora[key], questions, embedder, config, args.answers)
             embedder.cache.flush()
+        thresholds = [round(t, 2) for t in np.arange(0.1, 0.95, 0.1)]
+        for name, lang in PROTOCOLS if args.protocol else ():
+            protocols[f"{name}/{lang}"] = protocol(name, lang, args.eval_dir, embedder, config, args.titles,
+                                                   args.protocol, thresholds)
     finally:
         embedder.cache.flush()
-    print(json.dumps(results, indent=1) if args.json else table(results))
+    if args.json:
+        print(json.dumps({"sets": results, "protocol": protocols}, indent=1))
+    else:
+        print(table(results) + (protocol_table(protocols) if protocols else ""))
     return 0
 
 

@@ -13,10 +13,18 @@ import numpy as np
 
 from rag.config import ROOT, Config
 from rag.embed import Embedder
+from rag.index import Index, IndexLoadError
+from rag.ingest import embedded_sentences, to_document
+from rag.load import RawPage
+from rag.retrieve import cjk_share
+from rag.split import split_document
+from rag.types import PageMeta
 
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 CACHE_DIR = ROOT / "embeddings" / "cache"
 KS = (1, 5, 10)
+INDEX_LAYOUT = 2
+"""Bumped when the cached eval indexes must be rebuilt (page-sentence vectors)."""
 
 
 @dataclass
@@ -104,6 +112,13 @@ def contains_gold(text: str, answers: Iterable[str]) -> bool:
     return any(re.sub(r"\s+", "", a) in flat for a in answers if a.strip())
 
 
+def short_right(short: str, answers: Iterable[str]) -> bool:
+    """A short answer is right when it contains a gold span or lies inside one (whitespace ignored)."""
+    flat = re.sub(r"\s+", "", short)
+    golds = [re.sub(r"\s+", "", a) for a in answers if a.strip()]
+    return bool(flat) and any(g in flat or flat in g for g in golds)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else 0.0
 
@@ -164,3 +179,39 @@ class CachedEmbedder(Embedder):
 
     def encode_plain(self, texts: list[str], progress: bool = True) -> np.ndarray:
         return self._encode(texts, "", progress)
+
+
+def headline(title: str, titles: str) -> str | None:
+    """The passage title used as the chunks' headline: ``all``, ``none``, or ``zh`` (only Chinese titles, since
+    XQuAD's are English wiki page names, not headlines of the Chinese passage)."""
+    keep = titles == "all" or titles == "zh" and cjk_share(title) >= 0.5
+    return title or None if keep else None
+
+
+def passage_index(passages: list[Passage], embedder: Embedder, config: Config, titles: str,
+                  folder: Path = CACHE_DIR / "index") -> Index:
+    """Each passage cleaned and split by our code as one document (chunk ``source`` = passage id), embedded
+    with its pooled sentence vectors as ingest does; saved under ``folder`` keyed by content and settings."""
+    key = hashlib.sha1(json.dumps([config.model, config.chunk_size, config.chunk_overlap, titles, INDEX_LAYOUT,
+                                   [(p.pid, p.title, p.text) for p in passages]]).encode()).hexdigest()[:16]
+    where = folder / key
+    if Index.exists(where):
+        try:
+            return Index.load(where)
+        except IndexLoadError:
+            pass
+    index = Index(config.model, embedder.dim)
+    docs, chunks = [], []
+    for p in passages:
+        sha = hashlib.sha256(p.text.encode()).hexdigest()
+        doc = to_document(RawPage(Path(p.pid), p.text, PageMeta(), sha, doc_id=p.pid))
+        for chunk in split_document(doc, config, first_id=len(chunks)):
+            chunk.title = headline(p.title, titles)
+            chunks.append(chunk)
+        docs.append(doc)
+    texts = {d.doc_id: d.text for d in docs}
+    vectors, sums = embedder.encode_chunks([c.embed_text() for c in chunks],
+                                           [embedded_sentences(c, texts[c.doc_id]) for c in chunks], progress=True)
+    index.add(docs, chunks, vectors, sums)
+    index.save(where)
+    return index

@@ -52,3 +52,13 @@ def test_tokenize_drops_question_words_and_punctuation():
     assert "北京" in tokens and "成交额" in tokens
     assert "多少" not in tokens and "？" not in tokens
     assert tokenize("How many high-tech enterprises?") == ["high", "tech", "enterprises"]
+
+
+def test_concept_scores_take_the_best_term_of_each_concept():
+    corpus = [tokenize("北京技术合同成交额增长"), tokenize("西藏高新技术企业"), tokenize("拉萨举办运动会")]
+    bm25 = BM25.build(corpus)
+    concepts = [frozenset({"北京", "京剧"}), frozenset({"企业", "公司"})]
+    expected = np.maximum(bm25.scores(["北京"]), bm25.scores(["京剧"])) + np.maximum(bm25.scores(["企业"]),
+                                                                                   bm25.scores(["公司"]))
+    assert np.allclose(bm25.concept_scores(concepts), expected)
+    assert bm25.concept_scores(concepts)[2] == 0

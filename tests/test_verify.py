@@ -24,7 +24,7 @@ def hits() -> list[Hit]:
 
 @pytest.fixture()
 def verifier(hits, embedder) -> Verifier:
-    evidence = [Evidence(hits[0], "该市已建成充电桩8600个，覆盖全部乡镇。", 24, 43, 0.9, 1.0)]
+    evidence = [Evidence(hits[0], "该市已建成充电桩8600个，覆盖全部乡镇。", 24, 43, 0.9)]
     return Verifier(hits, evidence, embedder, Config())
 
 

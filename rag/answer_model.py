@@ -1,0 +1,81 @@
+"""The fitted answer models, stored as JSON (no pickle): a sentence ranker, the answer-or-refuse decision and
+the short-answer picker. ``scripts/fit_answer.py`` fits them on DRCD; inference is a few dot products."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL_FILE = Path(__file__).with_name("answer_model.json")
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A linear score over standardised features: ``((x - mean) / scale) @ weights + bias``."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float = 0.0
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return ((np.atleast_2d(x) - self.mean) / self.scale) @ self.weights + self.bias
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.score(x)))
+
+    def to_json(self) -> dict:
+        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "weights": self.weights.tolist(), "bias": self.bias}
+
+    @classmethod
+    def from_json(cls, row: dict) -> Linear:
+        return cls(tuple(row["features"]), *(np.asarray(row[k], dtype=np.float64) for k in ("mean", "scale", "weights")),
+                   float(row.get("bias", 0.0)))
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """The three fitted parts and the operating points chosen on the training data."""
+
+    ranker: Linear
+    answerable: Linear
+    answer_threshold: float
+    """Answer a Chinese question when the answerable probability is at least this, else say the pages do not
+    hold the answer."""
+    answer_threshold_other: float
+    """The same for a question in another language (chosen on DRCD rendered into English word by word)."""
+    short: Linear | None = None
+    short_threshold: float = 1.0
+    info: dict | None = None
+
+    def threshold(self, chinese: float) -> float:
+        """The operating point for a question with this share of Chinese letters."""
+        return self.answer_threshold if chinese >= 0.5 else self.answer_threshold_other
+
+    def to_json(self) -> dict:
+        return {"ranker": self.ranker.to_json(), "answerable": self.answerable.to_json(),
+                "answer_threshold": self.answer_threshold, "answer_threshold_other": self.answer_threshold_other,
+                "short": self.short.to_json() if self.short else None, "short_threshold": self.short_threshold,
+                "info": self.info or {}}
+
+    @classmethod
+    def from_json(cls, row: dict) -> AnswerModel:
+        return cls(Linear.from_json(row["ranker"]), Linear.from_json(row["answerable"]), float(row["answer_threshold"]),
+                   float(row["answer_threshold_other"]),
+                   Linear.from_json(row["short"]) if row.get("short") else None,
+                   float(row.get("short_threshold", 1.0)), row.get("info"))
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = MODEL_FILE) -> AnswerModel:
+    """The shipped model (or another JSON file of the same shape)."""
+    return AnswerModel.from_json(json.loads(path.read_text(encoding="utf-8")))

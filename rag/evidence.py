@@ -1,0 +1,117 @@
+"""Candidate answer sentences: whole sentences of the page around each hit, with their pooled vectors.
+
+A chunk boundary may cut a sentence; candidates are the page's own sentences (``page_sentences``), so a
+sentence cut by a chunk is whole again, and the sentences just before and after a hit are candidates too.
+At ingest every chunk stores the summed token vectors of the page sentences it overlaps, clipped to the chunk
+(``chunk_sentences``); a cut sentence's vector is the sum over the chunks that hold its parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from rag.articles import is_heading
+from rag.index import Index
+from rag.split import sentence_spans
+from rag.types import Chunk, Hit
+
+NEIGHBOURS = 1
+"""Sentences before and after a hit's own sentences that are candidates too."""
+
+
+@dataclass
+class Candidate:
+    """One page sentence that may answer the question."""
+
+    hit: Hit
+    rank: int
+    """Rank of the hit it came from (0 = best)."""
+    sentence: int
+    """Index into the page's sentences."""
+    start: int
+    end: int
+    text: str
+    context: str
+    """The sentences around it and the article headline: what a reader sees next to it."""
+    inside: bool
+    """Whether the sentence overlaps the hit's chunk (else it is a neighbour across the chunk edge)."""
+    vector: np.ndarray | None = None
+    """Pooled sentence vector (unnormalised), ``None`` when the index has none stored."""
+    context_vector: np.ndarray | None = None
+    """Pooled vector of the sentence with its neighbours."""
+
+
+@lru_cache(maxsize=4096)
+def page_sentences(text: str) -> tuple[tuple[int, int, bool], ...]:
+    """``(start, end, heading)`` of each sentence of a cleaned page; ``heading`` marks headline lines."""
+    out = []
+    line_start = 0
+    for line in text.split("\n"):
+        heading = bool(line.strip()) and is_heading(line.strip())
+        out.extend((line_start + s, line_start + e, heading) for s, e in sentence_spans(line))
+        line_start += len(line) + 1
+    return tuple(out)
+
+
+def chunk_sentences(page_text: str, chunk: Chunk) -> list[tuple[int, int, int]]:
+    """``(sentence index, start, end)`` of the page sentences a chunk overlaps, clipped to the chunk."""
+    return [(i, max(s, chunk.start), min(e, chunk.end))
+            for i, (s, e, _) in enumerate(page_sentences(page_text)) if s < chunk.end and e > chunk.start]
+
+
+def neighbour_chunks(index: Index, chunk: Chunk) -> list[Chunk]:
+    """The chunk and the chunks just before and after it on the same page."""
+    out = []
+    for cid in (chunk.chunk_id - 1, chunk.chunk_id, chunk.chunk_id + 1):
+        if 0 <= cid < len(index.chunks) and index.chunks[cid].doc_id == chunk.doc_id:
+            out.append(index.chunks[cid])
+    return out
+
+
+def near_text(index: Index, chunk: Chunk) -> str:
+    """The headline, the chunk and the chunks beside it on the page: the story around a hit."""
+    return "\n".join(filter(None, [chunk.title, *(c.text for c in neighbour_chunks(index, chunk))]))
+
+
+def sentence_vectors(index: Index, chunks: list[Chunk], page_text: str) -> dict[int, np.ndarray]:
+    """Pooled vectors of the page sentences that ``chunks`` cover (sums over every chunk holding a part)."""
+    out: dict[int, np.ndarray] = {}
+    for chunk in chunks:
+        sums = index.sentence_sums(chunk.chunk_id)
+        spans = chunk_sentences(page_text, chunk)
+        if sums is None or len(sums) != len(spans):
+            continue
+        for (i, _, _), row in zip(spans, sums):
+            out[i] = out[i] + row if i in out else row.copy()
+    return out
+
+
+def candidates(index: Index, hits: list[Hit]) -> list[Candidate]:
+    """Whole page sentences of each hit plus ``NEIGHBOURS`` on each side, headlines excluded, each page
+    sentence once (from its best-ranked hit)."""
+    out: list[Candidate] = []
+    seen: set[tuple[str, int]] = set()
+    for rank, hit in enumerate(hits):
+        doc = index.documents.get(hit.chunk.doc_id)
+        if doc is None:
+            continue
+        sents = page_sentences(doc.text)
+        own = [i for i, _, _ in chunk_sentences(doc.text, hit.chunk)]
+        if not own:
+            continue
+        vectors = sentence_vectors(index, neighbour_chunks(index, hit.chunk), doc.text)
+        lo, hi = max(own[0] - NEIGHBOURS, 0), min(own[-1] + NEIGHBOURS, len(sents) - 1)
+        for i in range(lo, hi + 1):
+            start, end, heading = sents[i]
+            if heading or (hit.chunk.doc_id, i) in seen:
+                continue
+            seen.add((hit.chunk.doc_id, i))
+            around = [doc.text[s:e] for s, e, h in sents[max(i - 1, 0) : i + 2] if not h]
+            context = "\n".join(filter(None, [hit.chunk.title, *around]))
+            near = [vectors[j] for j in (i - 1, i, i + 1) if j in vectors]
+            out.append(Candidate(hit, rank, i, start, end, doc.text[start:end], context, i in own,
+                                 vectors.get(i), np.sum(near, axis=0) if i in vectors else None))
+    return out

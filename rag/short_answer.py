@@ -1,0 +1,100 @@
+"""The short answer inside the evidence sentence: the figure, date or name the question asks for.
+
+Spans of the asked kind are found by pattern (numbers with their units, dates) or by name tags; the fitted
+picker (``rag.answer_model``) scores each and the best is given only at or above its fitted threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.features import LATIN, Question, entities, found
+
+if TYPE_CHECKING:
+    from rag.answer_model import AnswerModel
+
+NUM = r"(?:\d+(?:[.,，]\d+)*|[零〇一二两三四五六七八九十百千]+)"
+QUANTITY_SPAN = re.compile(
+    rf"(?:约|近|超过|逾|达到?|共计?|仅|多达|高达)?{NUM}\s*(?:多|余|几)?\s*(?:万亿|亿|万|千|百)?\s*(?:多|余)?\s*"
+    r"(?:%|％|‰|倍|[个家项次人名位元件台种座条岁分米吨亩户辆架艘所只场届期轮批页张部本首]|亿元|万元|美元|英镑|欧元|日元|"
+    r"公里|千米|平方公里|平方米|公顷|千克|公斤|千瓦|兆瓦|小时|分钟|秒|天|年|周|个月|度|码|英尺|英里|磅|percent)?")
+TIME_SPAN = re.compile(
+    r"(?:公元前?)?(?:\d{1,4}|[〇零一二三四五六七八九]{2,4})\s*年(?:代)?(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|"
+    r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*月|(?:\d{1,2}|[一二三四五六七八九十]+)\s*世纪(?:\s*\d{2}\s*年代)?(?:[初中末]期?)?|"
+    r"[春夏秋冬][季天]")
+SHORT_FEATURES = ("kind_span", "in_question", "near_terms", "position", "log_length", "crowd", "digits", "latin")
+
+
+def spans(kind: str, sentence: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of the phrases of ``kind`` in a sentence."""
+    if kind == "quantity":
+        return [m.span() for m in QUANTITY_SPAN.finditer(sentence) if re.search(r"\d|[一二两三四五六七八九十百千]", m.group())]
+    if kind == "time":
+        return [m.span() for m in TIME_SPAN.finditer(sentence)]
+    names = set(entities(sentence)[kind])
+    if kind == "person":
+        names |= {m.group() for m in LATIN.finditer(sentence) if len(m.group()) > 1}
+    out = []
+    for name in sorted(names, key=len, reverse=True):
+        start = sentence.find(name)
+        if start >= 0 and not any(s <= start < e for s, e in out):
+            out.append((start, start + len(name)))
+    return sorted(out)
+
+
+def term_positions(q: Question, sentence: str) -> list[int]:
+    """Where the question's terms occur in the sentence (centres)."""
+    out = []
+    for term in q.terms:
+        for form in term.forms:
+            at = sentence.find(form)
+            if at >= 0:
+                out.append(at + len(form) // 2)
+    return out
+
+
+def span_features(q: Question, sentence: str, found_spans: list[tuple[int, int]]) -> np.ndarray:
+    """One row of ``SHORT_FEATURES`` per span."""
+    positions = term_positions(q, sentence)
+    rows = []
+    for start, end in found_spans:
+        text = sentence[start:end]
+        near = min((abs((start + end) / 2 - p) for p in positions), default=len(sentence))
+        rows.append([1.0, float(text in q.text), 1.0 / (1.0 + near / 10.0), start / max(len(sentence), 1),
+                     math.log1p(end - start), 1.0 / len(found_spans), float(bool(re.search(r"\d", text))),
+                     float(bool(LATIN.fullmatch(text)))])
+    return np.array(rows, dtype=np.float32).reshape(-1, len(SHORT_FEATURES))
+
+
+def span_candidates(q: Question, sentence: str) -> list[tuple[int, int]]:
+    """Phrases of the asked kind in the sentence, less the names the question itself gives."""
+    if q.kind is None:
+        return []
+    return [(s, e) for s, e in spans(q.kind, sentence)
+            if sentence[s:e].strip() and not any(found_term(t, sentence[s:e]) for t in q.names)]
+
+
+def best_span(q: Question, sentence: str, model: AnswerModel) -> tuple[str, float] | None:
+    """The picker's best phrase of the asked kind and its probability, ``None`` when there is none."""
+    found_spans = span_candidates(q, sentence) if model.short is not None else []
+    if not found_spans:
+        return None
+    probs = model.short.probability(span_features(q, sentence, found_spans))
+    i = int(np.argmax(probs))
+    start, end = found_spans[i]
+    return sentence[start:end].strip(), float(probs[i])
+
+
+def found_term(term, text: str) -> bool:
+    """A question name that is the span itself (the question already names it, so it is not the answer)."""
+    return found(term, text) and any(len(form) >= len(text) - 1 for form in term.forms if form in text)
+
+
+def short_answer(q: Question, sentence: str, model: AnswerModel) -> str | None:
+    """The short answer when the picker is confident, else ``None``."""
+    best = best_span(q, sentence, model)
+    return best[0] if best is not None and best[1] >= model.short_threshold else None

@@ -1,0 +1,37 @@
+
+from rag.bilingual import content_words, translations
+from rag.config import Config
+from rag.features import analyse, coverage, holds, question_kind
+from rag.lexical import BM25, tokenize
+
+MODELS = Config().models_dir
+
+
+def test_question_kinds_in_both_languages():
+    assert question_kind("2019年西藏高新技术企业有多少家？") == "quantity"
+    assert question_kind("How many points did the Panthers surrender?") == "quantity"
+    assert question_kind("中关村国际技术交易中心什么时候揭牌运营？") == "time"
+    assert question_kind("In what year did the war end?") == "time"
+    assert question_kind("谁认为希腊语与梵语同源？") == "person"
+    assert question_kind("Where was the meeting held?") == "place"
+    assert question_kind("这项研究的意义是什么？") is None
+
+
+def test_english_words_map_to_chinese_through_cc_cedict():
+    assert "北京" in translations("beijing", MODELS)
+    assert "西藏" in translations("tibet", MODELS)
+    assert "企业" in translations("enterprises", MODELS)
+    assert content_words("How many high-tech enterprises?") == ["high-tech", "high", "tech", "enterprises"]
+
+
+def test_english_question_covers_a_chinese_sentence_through_translations():
+    lexical = BM25.build([tokenize("2019年，我区高新技术企业达69家。"), tokenize("拉萨市举办运动会。")])
+    q = analyse("How many enterprises did Tibet have in 2019?", lexical, MODELS)
+    assert q.kind == "quantity" and q.numbers == ["2019"]
+    assert coverage(q.terms, "2019年，西藏高新技术企业达69家。") > coverage(q.terms, "拉萨市举办运动会。")
+
+
+def test_sentences_hold_the_kind_asked_for():
+    assert holds("quantity", "企业达69家。") and not holds("quantity", "企业发展很快。")
+    assert holds("time", "1786年2月2日，协会成立。")
+    assert holds("place", "代表团抵达北京。")
