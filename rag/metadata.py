@@ -46,9 +46,14 @@ class MetadataError(Exception):
     """An unreadable sidecar or manifest; the message names it."""
 
 
+def sidecar_path(path: Path) -> Path:
+    """Where the sidecar of a page file lives: ``NAME.meta.json`` beside it."""
+    return path.with_name(path.name + SIDECAR)
+
+
 def file_metadata(path: Path, config: Config) -> list[PageMeta]:
     """Sidecar, manifest and file-name metadata for ``path``, best first."""
-    sidecar = path.with_name(path.name + SIDECAR)
+    sidecar = sidecar_path(path)
     return [_meta(_read_json(sidecar) if sidecar.is_file() else {}, sidecar),
             page_metadata(path, path.name), from_filename(path.name, config)]
 

@@ -15,7 +15,7 @@ from rag.types import Answer, Citation
 from tests.pdfgen import column_pdf
 from ui.app import EXAMPLES
 from ui.render import chat_markdown, passage, sources_html
-from ui.uploads import UploadError, page_meta, safe_name, store_upload, uploads_dir
+from ui.uploads import UploadError, page_meta, safe_name, store_upload
 
 FACT = "青禾日报讯 青禾市今年共种植紫色向日葵四万三千株，创历史新高。"
 
@@ -101,7 +101,7 @@ def test_safe_name_keeps_files_inside_the_folder() -> None:
 
 def test_store_upload_sanitises_renames_and_writes_sidecar(tmp_path: Path) -> None:
     config = Config(index_dir=tmp_path / "data" / "index")
-    folder = uploads_dir(config)
+    folder = config.uploads_dir
     assert folder == tmp_path / "data" / "index.uploads"
     source = tmp_path / "upload.bin"
     source.write_text(FACT, encoding="utf-8")

@@ -14,7 +14,7 @@ from rag.load import SUFFIXES
 from rag.pipeline import PaperTrail
 from rag.types import Answer
 from ui.render import chat_markdown, sources_html
-from ui.uploads import UploadError, discard, page_meta, store_upload, uploads_dir
+from ui.uploads import UploadError, discard, page_meta, store_upload
 
 ASSETS = Path(__file__).parent / "assets"
 EXAMPLES = ["北京技术合同成交额增长了多少？", "how much did Beijing's technology contract volume grow"]
@@ -39,7 +39,7 @@ class ChatApp:
 
     def __init__(self, rag: PaperTrail) -> None:
         self.rag = rag
-        self.uploads = uploads_dir(rag.config)
+        self.uploads = rag.config.uploads_dir
 
     def chat(self, question: str, papers: list[str] | None = None, date_from: str | None = None,
              date_to: str | None = None) -> dict:
