@@ -128,7 +128,8 @@ def test_render_links_markers_and_highlights_sentence() -> None:
     answer = Answer("q", "增长至9800多亿元。[1]", False, [cite])
     text = chat_markdown(answer, 4)
     assert "[\\[1\\]](#src-4-1)" in text
-    assert "[铜仁日报 · 2026-04-02 · 标题 · a.txt](#src-4-1)" in text and "also in 西藏日报 · 第2版 · 标题" in text
+    assert "[铜仁日报 · 2026\\-04\\-02 · 标题 · a\\.txt](#src-4-1)" in text and "also in 西藏日报 · 第2版 · 标题" in text
+    assert "\\<b\\>增长至9800多亿元。\\<\\/b\\>" not in text and text.startswith("增长至9800多亿元。[")
     assert passage(cite.__dict__) == ("<p class='pt-passage'>前文。<mark>&lt;b&gt;增长至9800多亿元。&lt;/b&gt;</mark>"
                                       "后文。</p>")
     html = sources_html([answer.to_dict()])
