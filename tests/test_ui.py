@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from rag.cli import main
 from rag.config import Config
+from rag.pipeline import PaperTrail
 from rag.types import Answer, Citation
 from tests.pdfgen import column_pdf
 from ui.app import EXAMPLES
@@ -140,3 +144,30 @@ def test_serve_rejects_malformed_auth(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["serve", "--index", str(tmp_path / "index"), "--auth", "nopassword"]) == 2
     assert "USER:PASS" in capsys.readouterr().err
     assert not (tmp_path / "index").exists()
+
+
+def test_wrong_passwords_back_off_per_client(sample_rag, tmp_path: Path) -> None:
+    from ui.app import launch
+
+    config = sample_rag.config.with_(index_dir=tmp_path / "index", login_backoff=0.5, login_backoff_max=2.0)
+    rag = PaperTrail(sample_rag.index, config, sample_rag.embedder)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = launch(rag, port=port, auth=("reader", "s3cret"), block=False)
+    try:
+        login = f"http://127.0.0.1:{port}/login"
+        started = time.monotonic()
+        codes = [httpx.post(login, data={"username": "reader", "password": f"guess{i}"}).status_code
+                 for i in range(50)]
+        free = config.login_free_attempts
+        assert codes[: free + 1] == [400] * free + [429]
+        assert codes.count(400) <= free + 3 and set(codes) == {400, 429}  # each later try waits twice as long
+        refused = httpx.post(login, data={"username": "reader", "password": "s3cret"})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        time.sleep(config.login_backoff_max + 0.1)
+        assert httpx.post(login, data={"username": "reader", "password": "s3cret"}).status_code == 200
+        assert httpx.post(login, data={"username": "reader", "password": "wrong"}).status_code == 400
+        assert time.monotonic() - started < 30
+    finally:
+        demo.close()
