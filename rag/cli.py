@@ -150,6 +150,8 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         print(f"replaced {name} (changed since the last ingest)")
     for name in report.skipped:
         print(f"skipped  {name}")
+    for warning in report.warnings:
+        print(f"warning  {warning}", file=sys.stderr)
     for reason in report.failed:
         print(f"failed   {reason}", file=sys.stderr)
     print(f"{report.summary()} → {config.index_dir}")

@@ -196,3 +196,22 @@ def test_remove_needs_a_path_when_a_file_name_is_shared(tmp_path, embedder):
         rag.remove("page.txt")
     assert [d.source for d in rag.remove(str(tmp_path / "b" / "page.txt"))] == ["page.txt"]
     assert "长江大桥" not in " ".join(c.text for c in Index.load(rag.config.index_dir).chunks)
+
+
+def test_a_huge_one_line_page_is_cut_to_the_passage_limit_and_progress_moves(tmp_path, embedder):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    line = (TEA + BRIDGE).replace("\n", "")
+    (pages / "huge.txt").write_text(line * (15_000_000 // len(line.encode())), encoding="utf-8")
+    assert (pages / "huge.txt").stat().st_size > 14_000_000
+    rag = fresh(tmp_path, embedder, max_chunks_per_page=96)
+    seen: list[tuple[int, int]] = []
+    started = time.perf_counter()
+    report = rag.ingest([pages], progress=lambda done, total: seen.append((done, total)))
+    assert report.indexed == ["huge.txt"] and report.chunks == 96 == len(rag.index)
+    assert len(report.warnings) == 1 and "huge.txt: too long for one page; indexed only its first 96 passages" \
+        in report.warnings[0] and "Config.max_chunks_per_page = 96" in report.warnings[0]
+    step = embedder.config.batch_size
+    assert seen == [(min(n, 96), 96) for n in range(step, 96 + step, step)] and len(seen) >= 3
+    assert time.perf_counter() - started < 120
+    assert Config().max_chunks_per_page * Config().chunk_size * 2 < 1_000_000  # the default cut bounds clean/split

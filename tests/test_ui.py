@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from rag.cli import main
 from rag.config import Config
 from rag.pipeline import PaperTrail
 from rag.types import Answer, Citation
+from tests.conftest import serving
 from tests.pdfgen import column_pdf
 from ui.app import EXAMPLES
 from ui.render import chat_markdown, passage, sources_html
@@ -147,16 +147,9 @@ def test_serve_rejects_malformed_auth(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_wrong_passwords_back_off_per_client(sample_rag, tmp_path: Path) -> None:
-    from ui.app import launch
-
     config = sample_rag.config.with_(index_dir=tmp_path / "index", login_backoff=0.5, login_backoff_max=2.0)
-    rag = PaperTrail(sample_rag.index, config, sample_rag.embedder)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo = launch(rag, port=port, auth=("reader", "s3cret"), block=False)
-    try:
-        login = f"http://127.0.0.1:{port}/login"
+    with serving(PaperTrail(sample_rag.index, config, sample_rag.embedder), auth=("reader", "s3cret")) as url:
+        login = f"{url}login"
         started = time.monotonic()
         codes = [httpx.post(login, data={"username": "reader", "password": f"guess{i}"}).status_code
                  for i in range(50)]
@@ -169,5 +162,3 @@ def test_wrong_passwords_back_off_per_client(sample_rag, tmp_path: Path) -> None
         assert httpx.post(login, data={"username": "reader", "password": "s3cret"}).status_code == 200
         assert httpx.post(login, data={"username": "reader", "password": "wrong"}).status_code == 400
         assert time.monotonic() - started < 30
-    finally:
-        demo.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,6 +12,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from rag.config import ROOT, Config
 from rag.pipeline import PaperTrail
+from tests.chat_server import ChatServer
+from tests.conftest import serving
 from ui.app import EXAMPLES
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -119,9 +120,6 @@ def hostile(pixel: Pixel) -> str:
 @pytest.fixture
 def hostile_url(tmp_path, embedder):
     """The web chat over one hostile page (text, headline, paper name, file name), with a hostile LLM."""
-    from tests.chat_server import ChatServer
-    from ui.app import launch
-
     pixel = Pixel()
     pages = tmp_path / "pages"
     pages.mkdir()
@@ -134,12 +132,8 @@ def hostile_url(tmp_path, embedder):
         config = Config(index_dir=tmp_path / "index", show_progress=False, llm_base_url=llm.url, llm_model="m")
         rag = PaperTrail.create(config, embedder)
         assert rag.ingest([pages]).indexed == [name]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        demo = launch(rag, port=port, block=False)
-        yield f"http://127.0.0.1:{port}/", pixel
-        demo.close()
+        with serving(rag) as url:
+            yield url, pixel
         pixel.httpd.shutdown()
 
 
