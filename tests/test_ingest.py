@@ -215,3 +215,26 @@ def test_a_huge_one_line_page_is_cut_to_the_passage_limit_and_progress_moves(tmp
     assert seen == [(min(n, 96), 96) for n in range(step, 96 + step, step)] and len(seen) >= 3
     assert time.perf_counter() - started < 120
     assert Config().max_chunks_per_page * Config().chunk_size * 2 < 1_000_000  # the default cut bounds clean/split
+
+
+@pytest.mark.slow
+def test_cli_ingest_after_current_vanished_keeps_the_saved_pages_or_stops(tmp_path, sample_rag):
+    index = tmp_path / "index"
+    shutil.copytree(sample_rag.config.index_dir, index)
+    before = Index.load(index)
+    (index / "CURRENT").unlink()
+    tiny = ROOT / "tests" / "fixtures" / "tiny_page.txt"
+    result = cli("ingest", "--index", str(index), str(tiny))
+    assert result.returncode == 0, result.stderr
+    assert "the newest complete version" in result.stderr
+    after = Index.load(index)
+    assert set(before.documents) < set(after.documents) and len(after.documents) == len(before.documents) + 1
+
+    (index / "CURRENT").unlink()
+    version = index / after.version
+    (version / "vectors.faiss").write_bytes(b"\0" * (version / "vectors.faiss").stat().st_size)
+    refused = cli("ingest", "--index", str(index), str(ROOT / "data" / "sample"))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "no saved version is complete" in refused.stderr and "restore the folder from a backup" in refused.stderr
+    assert sorted(p.name for p in index.iterdir() if p.name.startswith("v")) == [after.version]
+    assert not (index / "CURRENT").exists()

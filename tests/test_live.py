@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -89,3 +90,14 @@ def test_the_server_sees_cli_changes_and_removed_text_leaves_the_disk(sample_rag
     assert versions(folder) == [read_pointer(folder)]
     on_disk = b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
     assert "四万三千株".encode() not in on_disk and "一千零八十只".encode() in on_disk
+
+
+def test_fifty_clients_connecting_and_chatting_at_once_get_no_errors(sample_rag, tmp_path: Path) -> None:
+    with serving(copy_of_sample(sample_rag, tmp_path / "index")) as url:
+        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "load.py"), "--url", url, "--clients", "50",
+                              "--chats", "50", "--timeout", "240", "--json"], capture_output=True, text=True,
+                             timeout=600)
+    phases = {row["phase"]: row for row in map(json.loads, out.stdout.splitlines())}
+    assert out.returncode == 0, (out.stdout, out.stderr[-2000:])
+    assert phases["connect"]["ok"] == phases["chat"]["ok"] == 50
+    assert phases["connect"]["errors"] == phases["chat"]["errors"] == 0
