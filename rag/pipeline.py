@@ -23,7 +23,7 @@ from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewr
 from rag.retrieve import Retriever, chunk_filter, cjk_share
 from rag.types import Answer, Document, Hit
 from rag.verify import Verifier
-from rag.versions import IndexLoadError, prune, read_pointer, write_pointer
+from rag.versions import IndexLoadError, prune, read_pointer, versions, write_pointer
 
 UNVERIFIED = "No sentence of the LLM's answer was supported by the sources; showing the extractive answer."
 
@@ -137,6 +137,9 @@ class PaperTrail:
         live = read_pointer(folder)
         if live == current.version and (live is not None or current.documents):
             return current
+        if live is None and current.version is not None and versions(folder)[-1:] == [current.version]:
+            write_pointer(folder, current.version)  # ours was recovered on open: the newest complete version
+            return current
         loaded = Index.load(folder)
         if live is None and loaded.version is not None:
             write_pointer(folder, loaded.version)
@@ -159,8 +162,12 @@ class PaperTrail:
             live = read_pointer(folder)
             if live is None or live == self.index.version:
                 return False
-            self._publish(Index.load(folder))
-            prune(folder, self.index.version)
+            loaded = Index.load(folder)
+            with self.lock:  # an ingest in this process may have swapped in a newer version meanwhile
+                if (loaded.version or "") <= (self.index.version or ""):
+                    return False
+                self._publish(loaded)
+            prune(folder, loaded.version)
             return True
         except IndexLoadError as err:
             log.warning("keeping version %s: %s", self.index.version, err)

@@ -198,6 +198,7 @@ def test_remove_needs_a_path_when_a_file_name_is_shared(tmp_path, embedder):
     assert "长江大桥" not in " ".join(c.text for c in Index.load(rag.config.index_dir).chunks)
 
 
+@pytest.mark.slow
 def test_a_huge_one_line_page_is_cut_to_the_passage_limit_and_progress_moves(tmp_path, embedder):
     pages = tmp_path / "pages"
     pages.mkdir()
