@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,9 @@ from rag.load import IngestError
 from rag.lock import IndexBusyError
 from rag.pipeline import PaperTrail
 from rag.types import Answer, page_label
+
+UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Characters that would break a tab-separated row (or hide in it): escaped as ``\\n``, ``\\t``, ``\\x1b``, ``\\\\``."""
 
 
 def read_questions(path: Path) -> list[str]:
@@ -106,8 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tsv_cell(value: object) -> str:
+    """A value as one cell of a ``list`` row: ``-`` when unknown, control characters and backslashes escaped."""
+    return "-" if value is None else UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode(), str(value))
+
+
+def dash_hint(argv: list[str]) -> str | None:
+    """Advice when a file whose name starts with '-' was taken for an option."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    dashed = [w for w in words if w.startswith("-") and w != "-" and Path(w).exists()]
+    return (f"hint: {dashed[0]} is a file, not an option; put -- before file names that start with '-': "
+            f"python -m rag {words[0] if words else 'ingest'} [options] -- {dashed[0]}") if dashed else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        hint = dash_hint(argv) if exit_.code == 2 else None
+        if hint:
+            print(hint, file=sys.stderr)
+        raise
     config = Config(index_dir=args.index, model=args.model, llm_base_url=args.llm_base_url or None,
                     llm_model=args.llm_model, llm_api_key=args.llm_api_key, llm_timeout=args.llm_timeout)
     try:
@@ -126,6 +150,8 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
         print(f"replaced {name} (changed since the last ingest)")
     for name in report.skipped:
         print(f"skipped  {name}")
+    for warning in report.warnings:
+        print(f"warning  {warning}", file=sys.stderr)
     for reason in report.failed:
         print(f"failed   {reason}", file=sys.stderr)
     print(f"{report.summary()} → {config.index_dir}")
@@ -191,8 +217,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
         row = {"doc_id": doc.doc_id, "source": doc.source, "paper": doc.meta.paper, "date": doc.meta.date,
                "page": doc.meta.page, "chunks": counts[doc.doc_id], "path": doc.path}
         print(json.dumps(row, ensure_ascii=False) if args.json else
-              "\t".join(str(row[k]) if row[k] is not None else "-" for k in ("doc_id", "source", "paper", "date",
-                                                                             "page", "chunks")))
+              "\t".join(tsv_cell(row[k]) for k in ("doc_id", "source", "paper", "date", "page", "chunks")))
     print(f"{len(index.documents)} page(s), {len(index)} chunks in {config.index_dir}", file=sys.stderr)
     return 0
 

@@ -42,6 +42,9 @@ class Config:
     """The fitted answer models (JSON, see ``rag.answer_model``); ``None``: the shipped ``rag/answer_model.json``."""
     max_file_bytes: int = 20 * 1024 * 1024
     """Page files larger than this are refused at ingest (a newspaper page is well under 1 MB)."""
+    max_chunks_per_page: int = 1000
+    """Passages indexed per page at most (about a minute of embedding on 2 cores); a longer page is cut, with a
+    warning. A real newspaper page has 20–150."""
     filename_patterns: tuple[str, ...] = FILENAME_PATTERNS
     """Regexes (named groups paper/date/page) matched against file names; see ``rag.metadata``."""
     paper_codes: dict[str, str] = field(default_factory=lambda: dict(PAPER_CODES), hash=False)
@@ -49,6 +52,15 @@ class Config:
     show_progress: bool = True
     serve_concurrency: int = 4
     """How many chat requests the web UI answers at once (Gradio queue); uploads run one at a time."""
+    serve_threads: int = 200
+    """Worker threads of the web server for its plain (non-queued) requests, e.g. many clients connecting at once."""
+    reload_interval: float = 1.0
+    """Seconds between a running server's checks of ``CURRENT`` for a version saved by another process."""
+    login_free_attempts: int = 3
+    """Wrong passwords a client may try in a row before each further try must wait (``serve --auth``)."""
+    login_backoff: float = 1.0
+    """Seconds the first wait lasts; it doubles with each further wrong password, up to ``login_backoff_max``."""
+    login_backoff_max: float = 60.0
     llm_base_url: str | None = None
     """OpenAI-compatible chat-completions endpoint; ``None`` keeps the offline extractive answers."""
     llm_model: str | None = None
@@ -65,6 +77,11 @@ class Config:
     """A Chinese sentence without a [n] marker is cited to its most similar source only at or above this cosine."""
     support_similarity_en: float = 0.76
     """The same for a sentence in another language (cross-lingual scores run lower); mixed text interpolates."""
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Pages uploaded in the web chat live in ``<index_dir>.uploads``, a sibling of the index folder."""
+        return self.index_dir.with_name(self.index_dir.name + ".uploads")
 
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
 from sentence_transformers import SentenceTransformer
+from tqdm import tqdm
 
 from rag.config import OFFLINE_MODEL, Config
 
@@ -53,18 +55,31 @@ class Embedder:
         return self._encode(texts, self._prompt("passage"), progress=show)
 
     def encode_chunks(self, texts: list[str], spans: list[list[tuple[int, int]]],
-                      progress: bool | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+                      progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passage vectors of ``texts`` and, from the same forward pass, the summed token vectors of each
-        character span of each text (its sentences): answer sentences then need no encoding at query time."""
+        character span of each text (its sentences): answer sentences then need no encoding at query time.
+
+        Encoded batch by batch (longest first, as sentence-transformers would), with a bar over chunks when
+        ``Config.show_progress`` and ``progress(done, total)`` after each batch."""
         if not texts:
             return np.zeros((0, self.dim), np.float32), []
         prompt = self._prompt("passage")
-        show = self.config.show_progress if progress is None else progress
-        outputs = self.model.encode(texts, prompt=prompt, batch_size=self.config.batch_size, output_value=None,
-                                    show_progress_bar=show and len(texts) > self.config.batch_size)
-        vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs]).astype(np.float32)
-        sums = [self._span_sums(prompt, text, text_spans, out["token_embeddings"].float().cpu().numpy())
-                for text, text_spans, out in zip(texts, spans, outputs)]
+        vectors = np.zeros((len(texts), self.dim), np.float32)
+        sums: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        step = self.config.batch_size
+        with tqdm(total=len(texts), desc="embedding", unit="chunk",
+                  disable=not self.config.show_progress or len(texts) <= step) as bar:
+            for start in range(0, len(order), step):
+                batch = order[start : start + step]
+                outputs = self.model.encode([texts[i] for i in batch], prompt=prompt, batch_size=step,
+                                            output_value=None, show_progress_bar=False)
+                for i, out in zip(batch, outputs):
+                    vectors[i] = out["sentence_embedding"].float().cpu().numpy()
+                    sums[i] = self._span_sums(prompt, texts[i], spans[i], out["token_embeddings"].float().cpu().numpy())
+                bar.update(len(batch))
+                if progress:
+                    progress(start + len(batch), len(texts))
         return vectors, sums
 
     def _span_sums(self, prompt: str, text: str, spans: list[tuple[int, int]], tokens: np.ndarray) -> np.ndarray:

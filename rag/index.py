@@ -1,27 +1,31 @@
 """The searchable store: documents, chunks, FAISS vectors and BM25 counts, saved without pickle.
 
-On disk an index folder holds numbered versions and a ``CURRENT`` file naming the live one::
+On disk an index folder holds numbered versions and a ``CURRENT`` file naming the live one
+(see ``rag.versions``)::
 
     index/CURRENT          "v000007"
-    index/v000007/         manifest.json documents.jsonl chunks.jsonl vectors.faiss lexical*.
-    index/.lock            held by the one writer (see ``rag.lock``)
+    index/v000007/         manifest.json documents.jsonl chunks.jsonl vectors.faiss lexical* sentences.npz
 
-``save`` writes a new version into a temporary folder, syncs it, renames it into place and
-then atomically replaces ``CURRENT``; a process killed at any moment leaves the previous
-version current and whole. Readers only follow ``CURRENT``, so they never see a half-written
-version. An older flat folder (files directly inside, format 1) still loads.
+``save`` writes a new version into a temporary folder, records every file's size and SHA-256
+in the manifest, syncs it, renames it into place and then atomically replaces ``CURRENT``; a
+process killed at any moment leaves the previous version current and whole. ``load`` checks
+every file against the manifest, so a damaged or altered file is an error naming it, never
+silently wrong answers. If ``CURRENT`` is lost, ``load`` falls back to the newest version
+that loads (with a warning) rather than to an empty index. An older flat folder (files
+directly inside, format 1) still loads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections import Counter
+import logging
 import os
-import re
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import faiss
@@ -29,6 +33,8 @@ import numpy as np
 
 from rag.lexical import BM25, tokenize
 from rag.types import Chunk, Document, PageMeta
+from rag.versions import (CURRENT, IndexLoadError, VersionGone, create_lease, fsync, leased, next_name, prune,
+                          read_pointer, versions, write_pointer)
 
 FORMAT = 2
 READABLE = (1, 2)
@@ -37,14 +43,11 @@ SENTENCES = "page_sentences.npz"
 """Optional: per chunk, the pooled vectors of the page sentences it overlaps (``rag.evidence``); indexes saved
 before it (or with the older per-chunk layout, ``sentences.npz``) still load and encode candidates at query time."""
 FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "lexical.npz", "lexical_vocab.json")
-CURRENT = "CURRENT"
-VERSION = re.compile(r"v\d{6}")
-KEEP = 2
-"""Versions kept on disk: the current one and the one before, for readers still loading it."""
-
-
-class IndexLoadError(Exception):
-    """A missing, corrupt or incompatible index; the message names the file."""
+DATA = tuple(n for n in (*FILES, SENTENCES) if n != "manifest.json")
+"""The files a manifest describes (size and SHA-256)."""
+RETRIES = 5
+"""Times ``load`` reads ``CURRENT`` again when the version it named was pruned before it could lease it."""
+log = logging.getLogger(__name__)
 
 
 class Index:
@@ -64,6 +67,17 @@ class Index:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def copy(self) -> Index:
+        """An independent copy to change while readers keep using this one (chunks are relinked in place)."""
+        other = Index(self.model, self.dim)
+        other.documents = dict(self.documents)
+        other.chunks = [replace(c) for c in self.chunks]
+        other.vectors = faiss.clone_index(self.vectors)
+        other.lexical = self.lexical
+        other.sentences = list(self.sentences)
+        other.version = self.version
+        return other
 
     def add(self, documents: list[Document], chunks: list[Chunk], vectors: np.ndarray,
             sentence_sums: list[np.ndarray] | None = None) -> None:
@@ -129,18 +143,16 @@ class Index:
 
     @staticmethod
     def exists(folder: Path) -> bool:
-        """Whether ``folder`` holds a saved index (either layout)."""
-        return (folder / CURRENT).is_file() or (folder / "manifest.json").is_file()
+        """Whether ``folder`` holds a saved index (either layout), even one whose ``CURRENT`` was lost."""
+        return (folder / CURRENT).is_file() or (folder / "manifest.json").is_file() or bool(versions(folder))
 
     def save(self, folder: Path) -> None:
-        """Write a new version and make it current atomically (see the module docstring)."""
+        """Write a new version and make it current atomically (see the module docstring); the caller holds the
+        writer lock. Older versions are pruned once no reader is loading them."""
         folder.mkdir(parents=True, exist_ok=True)
-        versions = _versions(folder)
-        name = f"v{int(versions[-1][1:]) + 1 if versions else 1:06d}"
+        name = next_name(folder)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=folder))
         tmp.chmod(0o755)
-        manifest = {"format": FORMAT, "model": self.model, "dim": self.dim,
-                    "documents": len(self.documents), "chunks": len(self.chunks)}
         _write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in self.documents.values()))
         _write_jsonl(tmp / "chunks.jsonl", ({"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start,
                                               "end": c.end, "title": c.title, "jump": c.jump,
@@ -148,26 +160,64 @@ class Index:
         faiss.write_index(self.vectors, str(tmp / "vectors.faiss"))
         _save_sentences(tmp / SENTENCES, self.sentences, self.dim)
         self.lexical.save(tmp)
-        manifest["sizes"] = {n: (tmp / n).stat().st_size for n in (*FILES, SENTENCES) if n != "manifest.json"}
+        manifest = {"format": FORMAT, "model": self.model, "dim": self.dim,
+                    "documents": len(self.documents), "chunks": len(self.chunks),
+                    "sizes": {n: (tmp / n).stat().st_size for n in DATA},
+                    "sha256": {n: file_sha256(tmp / n) for n in DATA}}
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        create_lease(tmp)
         for n in (*FILES, SENTENCES):
-            _fsync(tmp / n)
+            fsync(tmp / n)
         os.rename(tmp, folder / name)
-        pointer = folder / f".{CURRENT}.tmp"
-        pointer.write_text(name + "\n", encoding="utf-8")
-        _fsync(pointer)
-        os.replace(pointer, folder / CURRENT)
-        _fsync(folder)
+        write_pointer(folder, name)
         self.version = name
         _tidy(folder, name)
 
     @classmethod
     def load(cls, folder: Path) -> Index:
-        """Load the current version; raises ``IndexLoadError`` naming the bad file."""
-        version = current_version(folder)
-        index = cls._load(folder / version if version else folder)
-        index.version = version
+        """Load the current version, verified; raises ``IndexLoadError`` naming the bad file.
+
+        When ``CURRENT`` is missing or names no saved version, the newest version that loads is used (logged as
+        a warning); when none does, the error says how to recover.
+        """
+        if not (folder / CURRENT).exists() and not versions(folder) and (folder / "manifest.json").is_file():
+            return cls._load(folder)
+        for _ in range(RETRIES):
+            name = read_pointer(folder)
+            if name is None:
+                return cls._recover(folder)
+            try:
+                return cls._load_version(folder, name)
+            except VersionGone:
+                continue
+        raise IndexLoadError(f"{folder}: the current version changed {RETRIES} times while loading; try again")
+
+    @classmethod
+    def _load_version(cls, folder: Path, name: str) -> Index:
+        with leased(folder, name) as path:
+            index = cls._load(path)
+        index.version = name
         return index
+
+    @classmethod
+    def _recover(cls, folder: Path) -> Index:
+        """The newest saved version that loads, when ``CURRENT`` is lost."""
+        names = versions(folder)
+        if not names:
+            raise IndexLoadError(f"{folder}: no index here; build one with `python -m rag ingest`")
+        problems = []
+        for name in reversed(names):
+            try:
+                index = cls._load_version(folder, name)
+            except (IndexLoadError, VersionGone) as err:
+                problems.append(f"{name}: {err}")
+                continue
+            log.warning("%s: %s is missing or names no saved version; using %s, the newest complete version",
+                        folder, CURRENT, name)
+            return index
+        raise IndexLoadError(f"{folder}: {CURRENT} is missing and no saved version is complete "
+                             f"({'; '.join(problems)}); restore the folder from a backup, or move it aside and "
+                             "ingest the pages again to rebuild")
 
     @classmethod
     def _load(cls, folder: Path) -> Index:
@@ -179,12 +229,7 @@ class Index:
             found = manifest.get("format") if isinstance(manifest, dict) else None
             raise IndexLoadError(f"{folder / 'manifest.json'}: index format {found!r}, "
                                  f"this version reads {' or '.join(map(str, READABLE))}; rebuild the index")
-        for name, size in manifest.get("sizes", {}).items():
-            if not (folder / name).is_file():
-                raise IndexLoadError(f"{folder / name}: missing; rebuild the index")
-            if (folder / name).stat().st_size != size:
-                raise IndexLoadError(f"{folder / name}: {(folder / name).stat().st_size} bytes, "
-                                     f"expected {size} (truncated or altered); rebuild the index")
+        _verify(folder, manifest)
         try:
             index = cls(str(manifest["model"]), int(manifest["dim"]))
             for row in _read_jsonl(folder / "documents.jsonl"):
@@ -241,43 +286,35 @@ def _load_sentences(path: Path, n_chunks: int, dim: int) -> list[np.ndarray | No
     return [None if c < 0 else sums[offsets[i] : offsets[i + 1]] for i, c in enumerate(counts)]
 
 
-def current_version(folder: Path) -> str | None:
-    """The live version's folder name, or ``None`` for an older flat index folder."""
-    pointer = folder / CURRENT
-    if not pointer.is_file():
-        if (folder / "manifest.json").is_file():
-            return None
-        raise IndexLoadError(f"{folder}: no index here; build one with `python -m rag ingest`")
-    try:
-        name = pointer.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as err:
-        raise IndexLoadError(f"{pointer}: unreadable ({err})") from err
-    if not VERSION.fullmatch(name) or not (folder / name).is_dir():
-        raise IndexLoadError(f"{pointer}: names {name!r}, which is not a saved version; rebuild the index")
-    return name
+def _verify(folder: Path, manifest: dict) -> None:
+    """Every file the manifest lists has its size and SHA-256 (manifests before checksums list sizes only)."""
+    for name, size in manifest.get("sizes", {}).items():
+        if not (folder / name).is_file():
+            raise IndexLoadError(f"{folder / name}: missing; rebuild the index")
+        if (folder / name).stat().st_size != size:
+            raise IndexLoadError(f"{folder / name}: {(folder / name).stat().st_size} bytes, "
+                                 f"expected {size} (truncated or altered); rebuild the index")
+    for name, digest in manifest.get("sha256", {}).items():
+        if file_sha256(folder / name) != digest:
+            raise IndexLoadError(f"{folder / name}: SHA-256 differs from the manifest (damaged or altered); "
+                                 "restore the index from a backup or rebuild it")
 
 
-def _versions(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if VERSION.fullmatch(p.name) and p.is_dir())
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _tidy(folder: Path, current: str) -> None:
-    """Remove old versions (keeping ``KEEP``), leftovers of killed writers and a replaced flat layout."""
-    for name in _versions(folder)[:-KEEP]:
-        if name != current:
-            shutil.rmtree(folder / name, ignore_errors=True)
+    """Prune older versions; remove leftovers of killed writers and a replaced flat layout (writer only)."""
+    prune(folder, current)
     for leftover in folder.glob(".tmp-v*"):
         shutil.rmtree(leftover, ignore_errors=True)
     for name in (*FILES, SENTENCES):
         (folder / name).unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_jsonl(path: Path, rows) -> None:

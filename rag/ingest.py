@@ -4,13 +4,16 @@ Re-ingest is idempotent: a file whose path and content hash are already indexed 
 skipped, a changed file (same path, new content) replaces its old pages, and content
 already indexed from another path is not added twice. Nothing touches the index until
 every new page is embedded, so a failure (or kill) mid-run leaves it as it was.
+
+Work per page is bounded: a page is cut to ``Config.max_chunks_per_page`` passages (with a
+warning), so one file costs at most about a minute of embedding.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -37,6 +40,8 @@ class IngestReport:
     chunks: int = 0
     replaced: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Pages indexed only in part (over ``Config.max_chunks_per_page``)."""
 
     def summary(self) -> str:
         replaced = f" ({len(self.replaced)} replaced a changed file)" if self.replaced else ""
@@ -59,8 +64,32 @@ def to_document(page: RawPage) -> Document:
     )
 
 
-def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Config) -> IngestReport:
-    """Add every readable page under ``paths`` to ``index``; bad files are reported, never fatal."""
+def text_budget(config: Config) -> int:
+    """Characters of a page read at most: twice what ``Config.max_chunks_per_page`` passages hold (cleaning may
+    delete much), so a huge page costs bounded cleaning and splitting too."""
+    return 2 * config.max_chunks_per_page * config.chunk_size
+
+
+def within_limit(page: RawPage, config: Config) -> RawPage:
+    budget = text_budget(config)
+    return page if len(page.text) <= budget else replace(page, text=page.text[:budget])
+
+
+def capped(doc: Document, chunks: list[Chunk], config: Config) -> tuple[list[Chunk], str | None]:
+    """At most ``Config.max_chunks_per_page`` chunks of a page, and a warning when the page was cut."""
+    limit = config.max_chunks_per_page
+    if len(chunks) <= limit and len(doc.raw) < text_budget(config):
+        return chunks, None
+    kept = chunks[:limit]
+    return kept, (f"{doc.source}: too long for one page; indexed only its first {len(kept)} passages (up to "
+                  f"character {kept[-1].end:,}) under Config.max_chunks_per_page = {limit}")
+
+
+def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Config,
+           progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    """Add every readable page under ``paths`` to ``index``; bad files are reported, never fatal.
+
+    ``progress(done, total)`` is called as chunks are embedded."""
     report = IngestReport()
     by_path: dict[str, list[str]] = defaultdict(list)
     for doc in index.documents.values():
@@ -80,7 +109,7 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
             if old and all(index.documents[d].sha256 == digest for d in old):
                 report.skipped.append(f"{item} (unchanged)")
                 continue
-            pages = [to_document(p) for p in parse(item, data, config)]
+            pages = [to_document(within_limit(p, config)) for p in parse(item, data, config)]
         except IngestError as err:
             report.failed.append(str(err))
             continue
@@ -97,13 +126,17 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
             if not doc_chunks:
                 report.failed.append(f"{item}: {doc.source}: no text left after cleaning")
                 continue
+            doc_chunks, warning = capped(doc, doc_chunks, config)
+            if warning:
+                report.warnings.append(f"{item}: {warning}")
             docs[doc.doc_id] = doc
             chunks.extend(doc_chunks)
             report.indexed.append(doc.source)
     if not chunks and not stale:
         return report
     vectors, sentence_sums = embedder.encode_chunks([c.embed_text() for c in chunks],
-                                                    [embedded_sentences(c, docs[c.doc_id].text) for c in chunks])
+                                                    [embedded_sentences(c, docs[c.doc_id].text) for c in chunks],
+                                                    progress=progress)
     removed = index.remove(stale)
     index.add(list(docs.values()), chunks, vectors, sentence_sums)
     link(index, config)

@@ -18,6 +18,7 @@ from pathlib import Path
 import charset_normalizer
 
 from rag.config import Config
+from rag.files import FileRefused, TooLarge, read_regular
 from rag.metadata import MetadataError, file_metadata, from_pdf, merge, page_metadata
 from rag.pdf import PdfError, read_pdf
 from rag.types import PageMeta
@@ -52,11 +53,15 @@ class RawPage:
 
 
 def find_files(paths: Iterable[Path]) -> Iterator[Path | IngestError]:
-    """Page files under the given files or folders, sorted; a bad path gives an error in its place."""
+    """Page files under the given files or folders, sorted; a bad path gives an error in its place.
+
+    Inside a folder, sub-folders are walked whatever their name (a folder ``x.txt`` is not a page).
+    """
     for path in paths:
         if path.is_dir():
             for p in sorted(path.rglob("*")):
-                if p.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in p.relative_to(path).parts):
+                if p.suffix.lower() in SUFFIXES and not p.is_dir() \
+                        and not any(part.startswith(".") for part in p.relative_to(path).parts):
                     yield p
         elif path.exists() or path.is_symlink():
             yield path
@@ -65,17 +70,15 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path | IngestError]:
 
 
 def read_bytes(path: Path, config: Config) -> bytes:
-    """A file's bytes, refusing folders, unreadable paths and files over the size limit."""
+    """A page file's bytes, refusing other file types, folders, special files and files over the size limit."""
     if path.suffix.lower() not in SUFFIXES:
         raise IngestError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .txt, .md or .pdf")
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise IngestError(f"{path}: is a folder, not a page file")
-        if size > config.max_file_bytes:
-            raise IngestError(f"{path}: {size} bytes is over the {config.max_file_bytes}-byte limit "
-                              "(Config.max_file_bytes)")
-        return path.read_bytes()
+        return read_regular(path, config.max_file_bytes)
+    except TooLarge as err:
+        raise IngestError(f"{path}: {err} (Config.max_file_bytes)") from err
+    except FileRefused as err:
+        raise IngestError(f"{path}: {err}") from err
     except FileNotFoundError as err:
         raise IngestError(f"{path}: cannot read (broken link or file removed)") from err
     except OSError as err:
@@ -106,7 +109,7 @@ def pdf_pages(path: Path, data: bytes, digest: str, config: Config) -> list[RawP
         pdf = read_pdf(data)
     except PdfError as err:
         raise IngestError(f"{path}: {err}") from err
-    sources = [*file_metadata(path, config), from_pdf(pdf.title, pdf.created)]
+    sources = [*file_metadata(path, config), from_pdf(pdf.title)]
     first = merge(sources).page
     pages = []
     for i, text in enumerate(pdf.pages):
@@ -124,7 +127,10 @@ def pdf_pages(path: Path, data: bytes, digest: str, config: Config) -> list[RawP
 
 
 def decode(data: bytes, path: Path) -> str:
-    """Text of a file in UTF-8 (BOM or not), UTF-16 or a detected encoding such as GB18030; refuse binary."""
+    """Text of a file in UTF-8 (BOM or not), UTF-16 or a detected encoding such as GB18030; refuse binary.
+
+    NUL characters (stray bytes of a bad export) are dropped: they are never kept in stored text.
+    """
     for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if data.startswith(bom):
             return _checked(_strict(data, encoding, path), path)
@@ -148,12 +154,12 @@ def _strict(data: bytes, encoding: str, path: Path) -> str:
 
 
 def _checked(text: str, path: Path) -> str:
-    """Refuse text that is mostly control characters (binary data that happened to decode)."""
+    """Refuse text that is mostly control characters (binary data that happened to decode); drop NULs."""
     sample = text[:100_000]
     control = sum(1 for c in sample if unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in "\n\r\t\f")
     if sample and control > CONTROL_SHARE * len(sample):
         raise IngestError(f"{path}: binary content, not text")
-    return text
+    return text.replace("\x00", "")
 
 
 def read_page(path: Path, config: Config) -> RawPage:

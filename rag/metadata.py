@@ -11,8 +11,10 @@ field unknown lets the next one fill it; nothing is ever guessed):
    ``铜仁日报_2026-04-02_03.txt`` and ``rmrb2026040203.pdf`` (code, yyyymmdd, page);
    a code is translated by ``Config.paper_codes`` (``rmrb`` → 人民日报) and kept as
    written when unknown;
-4. the PDF's own metadata: its title as the paper, the date written in the title or
-   else its creation date.
+4. the PDF's own metadata: its title as the paper (unless it is a placeholder such as
+   ``Untitled``, ``document`` or ``Microsoft Word - page3.docx``) and a date written in the
+   title. The PDF's creation date is never used: it is when the file was produced, not the
+   date printed on the page.
 
 For a multi-page PDF a page number from sources 1–3 is that of the first page; later
 pages count on from it. Without one, the PDF's numeric page label, else its page index,
@@ -28,20 +30,30 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Config
+from rag.files import FileRefused, read_regular
 from rag.types import PageMeta
 
 MANIFEST = "metadata.json"
 SIDECAR = ".meta.json"
+MAX_METADATA_BYTES = 10 * 1024 * 1024
 ISO_DATE = re.compile(r"(\d{4})[-./年]?(\d{1,2})[-./月]?(\d{1,2})日?")
+PLACEHOLDER_TITLE = re.compile(r"(untitled(\s*-?\s*\d+)?|document\d*|microsoft (word|excel|powerpoint)\b.*|无标题.*"
+                               r"|.*\.(docx?|pdf|txt|indd|qxd|tiff?)|[\W_\d]*)", re.I)
+"""Titles that word processors and PDF printers write by themselves; they name no paper."""
 
 
 class MetadataError(Exception):
     """An unreadable sidecar or manifest; the message names it."""
 
 
+def sidecar_path(path: Path) -> Path:
+    """Where the sidecar of a page file lives: ``NAME.meta.json`` beside it."""
+    return path.with_name(path.name + SIDECAR)
+
+
 def file_metadata(path: Path, config: Config) -> list[PageMeta]:
     """Sidecar, manifest and file-name metadata for ``path``, best first."""
-    sidecar = path.with_name(path.name + SIDECAR)
+    sidecar = sidecar_path(path)
     return [_meta(_read_json(sidecar) if sidecar.is_file() else {}, sidecar),
             page_metadata(path, path.name), from_filename(path.name, config)]
 
@@ -66,11 +78,13 @@ def from_filename(name: str, config: Config) -> PageMeta:
     return PageMeta()
 
 
-def from_pdf(title: str | None, created: str | None) -> PageMeta:
-    """A PDF's title as the paper, and the date written in the title, else its creation date (``D:20260402…``)."""
-    written = ISO_DATE.search(title or "")
-    paper = ISO_DATE.sub("", title or "").strip(" _-·|") or None
-    return PageMeta(paper=paper, date=iso_date(written.group() if written else (created or "").removeprefix("D:")[:8]))
+def from_pdf(title: str | None) -> PageMeta:
+    """A PDF's title as the paper (placeholder titles name nothing) and the date written in the title."""
+    title = (title or "").strip()
+    written = ISO_DATE.search(title)
+    paper = ISO_DATE.sub("", title).strip(" _-·|")
+    return PageMeta(paper=None if PLACEHOLDER_TITLE.fullmatch(paper) else paper,
+                    date=iso_date(written.group()) if written else None)
 
 
 def merge(sources: list[PageMeta]) -> PageMeta:
@@ -103,8 +117,8 @@ def _meta(entry: Any, where: Path) -> PageMeta:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        data = json.loads(read_regular(path, MAX_METADATA_BYTES).decode("utf-8-sig"))
+    except (FileRefused, OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise MetadataError(f"{path}: invalid metadata file ({err})") from err
     if not isinstance(data, dict):
         raise MetadataError(f"{path}: metadata must be a JSON object")

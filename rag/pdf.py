@@ -33,8 +33,6 @@ class PdfFile:
     pages: list[str]
     labels: list[str | None] = field(default_factory=list)
     title: str | None = None
-    created: str | None = None
-    """The raw PDF date string, e.g. ``D:20260402083000+08'00'``."""
 
 
 @dataclass
@@ -65,7 +63,7 @@ def read_pdf(data: bytes) -> PdfFile:
         raise PdfError(_reason(err)) from err
     finally:
         pdf.close()
-    return PdfFile(pages, labels, (meta.get("Title") or "").strip() or None, meta.get("CreationDate") or None)
+    return PdfFile(pages, labels, (meta.get("Title") or "").strip() or None)
 
 
 def _reason(err: Exception) -> str:

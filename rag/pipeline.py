@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import nullcontext
-from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.answer import Decision, decide
@@ -12,20 +15,36 @@ from rag.answer_model import load_model
 from rag.cite import abstention, cited_answer, lead_with
 from rag.config import Config
 from rag.embed import Embedder
-from rag.index import Index, current_version
+from rag.index import Index
 from rag.ingest import IngestReport, ingest, remove
 from rag.lock import write_lock
+from rag.purge import purge_uploads
 from rag.llm import ChatClient, LLMError, relay
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
 from rag.retrieve import Retriever, chunk_filter, cjk_share
 from rag.types import Answer, Document, Filters, Hit
 from rag.verify import Verifier
+from rag.versions import IndexLoadError, prune, read_pointer, versions, write_pointer
 
 UNVERIFIED = "No sentence of the LLM's answer was supported by the sources; showing the extractive answer."
 
 
+log = logging.getLogger(__name__)
+
+
 def unavailable(err: LLMError) -> str:
     return f"LLM unavailable ({err}); showing the extractive answer."
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent view of the pages for a request, from start to end: an index and the retriever over it.
+
+    An index is never changed once published: ingest, remove and reloads build a new one and swap it in.
+    """
+
+    index: Index
+    retriever: Retriever
 
 
 class PaperTrail:
@@ -33,12 +52,31 @@ class PaperTrail:
 
     def __init__(self, index: Index, config: Config, embedder: Embedder | None = None) -> None:
         self.config = config
-        self.index = index
         self.embedder = embedder or Embedder(config)
-        self.retriever = Retriever(index, self.embedder, config)
         self.llm = ChatClient(config) if config.llm_base_url else None
         self.answer_model = load_model(config.answer_model) if config.answer_model else load_model()
         self.lock = threading.RLock()
+        """Guards the swap of the current snapshot; held only for an instant, never while embedding or loading."""
+        self._writer = threading.Lock()
+        self._reloading = threading.Lock()
+        self._checked = float("-inf")
+        self._publish(index)
+
+    @property
+    def index(self) -> Index:
+        return self._snapshot.index
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._snapshot.retriever
+
+    def snapshot(self) -> Snapshot:
+        """The current index and retriever, to use for one whole request even if a new version is swapped in."""
+        return self._snapshot
+
+    def _publish(self, index: Index) -> None:
+        with self.lock:
+            self._snapshot = Snapshot(index, Retriever(index, self.embedder, self.config))
 
     @classmethod
     def open(cls, config: Config | None = None, build_from: Iterable[Path] | None = None) -> PaperTrail:
@@ -57,29 +95,87 @@ class PaperTrail:
         embedder = embedder or Embedder(config)
         return cls(Index(config.model, embedder.dim), config, embedder)
 
-    def ingest(self, paths: Iterable[Path], save: bool = True) -> IngestReport:
-        """Add pages (files or folders) and save the index (one writer at a time: ``IndexBusyError``)."""
-        with self.lock, write_lock(self.config.index_dir) if save else nullcontext():
-            self._reload_if_stale()
-            report = ingest([Path(p) for p in paths], self.index, self.embedder, self.config)
-            if save and (report.indexed or report.removed):
-                self.index.save(self.config.index_dir)
+    def ingest(self, paths: Iterable[Path], save: bool = True,
+               progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        """Add pages (files or folders) and save the index (one writer at a time: ``IndexBusyError``).
+
+        The new version is built on a copy, so questions keep being answered from the current one, and swapped
+        in when saved. ``progress(done, total)`` follows the embedding, chunk by chunk.
+        """
+        with self._writer, write_lock(self.config.index_dir) if save else nullcontext():
+            work = (self._reload_if_stale() if save else self.index).copy()
+            report = ingest([Path(p) for p in paths], work, self.embedder, self.config, progress)
+            if report.indexed or report.removed:
+                if save:
+                    work.save(self.config.index_dir)
+                self._publish(work)
         return report
 
     def remove(self, key: str) -> list[Document]:
-        """Delete the documents named by ``key`` (source, doc id or path) and save; returns them."""
-        with self.lock, write_lock(self.config.index_dir):
-            self._reload_if_stale()
-            removed = remove(self.index, key, self.config)
+        """Delete the documents named by ``key`` (source, doc id or path) and save; returns them.
+
+        Their text is gone from disk once saved: older versions are pruned (see ``rag.versions``) and uploaded
+        copies under ``<index>.uploads/`` deleted.
+        """
+        with self._writer, write_lock(self.config.index_dir):
+            work = self._reload_if_stale().copy()
+            removed = remove(work, key, self.config)
             if removed:
-                self.index.save(self.config.index_dir)
+                work.save(self.config.index_dir)
+                self._publish(work)
+                purge_uploads(removed, work, self.config.uploads_dir)
         return removed
 
-    def _reload_if_stale(self) -> None:
-        """Load the saved index again if another process saved a newer version since we loaded ours."""
-        if self.index.version is not None and current_version(self.config.index_dir) != self.index.version:
-            self.index = Index.load(self.config.index_dir)
-            self.retriever = Retriever(self.index, self.embedder, self.config)
+    def _reload_if_stale(self) -> Index:
+        """The saved current version to build on (the writer lock is held): ours if up to date, else loaded.
+
+        Loaded when another process saved since we loaded, or ours is an empty stand-in for a folder that has an
+        index. If ``CURRENT`` was lost, the newest complete version is loaded and ``CURRENT`` pointed at it again,
+        so an ingest never starts empty over saved pages.
+        """
+        folder, current = self.config.index_dir, self.index
+        if not Index.exists(folder):
+            return current
+        live = read_pointer(folder)
+        if live == current.version and (live is not None or current.documents):
+            return current
+        if live is None and current.version is not None and versions(folder)[-1:] == [current.version]:
+            write_pointer(folder, current.version)  # ours was recovered on open: the newest complete version
+            return current
+        loaded = Index.load(folder)
+        if live is None and loaded.version is not None:
+            write_pointer(folder, loaded.version)
+        self._publish(loaded)
+        return loaded
+
+    def refresh(self) -> bool:
+        """Swap in the version another process saved (``rag ingest``/``remove``) since ours; returns whether it did.
+
+        A cheap look at ``CURRENT``, at most once per ``Config.reload_interval``; a changed one is loaded outside any
+        lock (requests keep answering from their snapshot meanwhile), then older versions are pruned. A version
+        that fails to load is logged and the current one kept.
+        """
+        now = time.monotonic()
+        if now - self._checked < self.config.reload_interval or not self._reloading.acquire(blocking=False):
+            return False
+        try:
+            self._checked = now
+            folder = self.config.index_dir
+            live = read_pointer(folder)
+            if live is None or live == self.index.version:
+                return False
+            loaded = Index.load(folder)
+            with self.lock:  # an ingest in this process may have swapped in a newer version meanwhile
+                if (loaded.version or "") <= (self.index.version or ""):
+                    return False
+                self._publish(loaded)
+            prune(folder, loaded.version)
+            return True
+        except IndexLoadError as err:
+            log.warning("keeping version %s: %s", self.index.version, err)
+            return False
+        finally:
+            self._reloading.release()
 
     def search(self, question: str, top_k: int | None = None, papers: list[str] | None = None,
                date_from: str | None = None, date_to: str | None = None) -> list[Hit]:
@@ -126,10 +222,9 @@ class PaperTrail:
         filters = filters or Filters()
         query = self.embedder.encode_queries([question])[0]
         where = chunk_filter(filters.papers, filters.date_from, filters.date_to)
-        with self.lock:
-            index, retriever = self.index, self.retriever
-        hits = retriever.search_vector(question, query, self.config.top_k, where) if len(index) else []
-        return decide(question, query, hits, self.embedder, index, self.config, self.answer_model)
+        view = self.snapshot()
+        hits = view.retriever.search_vector(question, query, self.config.top_k, where) if len(view.index) else []
+        return decide(question, query, hits, self.embedder, view.index, self.config, self.answer_model)
 
     def extractive(self, question: str, decision: Decision, filters: Filters | None = None) -> Answer:
         """The extractive answer of a decision: its evidence sentences cited, or the refusal naming the filters."""

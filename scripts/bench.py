@@ -9,6 +9,7 @@ growth   index build time, query p50 (``Retriever.search_vector``) and resident 
          chunks; vectors beyond the sample are reproducible synthetic ones (real e5 vectors + Gaussian noise,
          seed 0) since encoding 1000× the sample is too slow here; flat vs HNSW and IVF with recall@10 vs flat
 int8     torch dynamic int8 quantisation of the model's Linear layers: speed and cosine to fp32 (no downloads)
+checksum ``Index.load`` time at each scale and the part of it spent verifying the files' SHA-256
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from evallib import EVAL_DIR, percentile, qa_questions, read_jsonl  # noqa: E402
 
 from rag.config import Config  # noqa: E402
 from rag.embed import Embedder  # noqa: E402
-from rag.index import Index  # noqa: E402
+from rag.index import DATA, Index, file_sha256  # noqa: E402
 from rag.lexical import BM25, tokenize  # noqa: E402
 from rag.pipeline import PaperTrail  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
@@ -190,6 +191,24 @@ def bench_int8(embedder: Embedder, texts: list[str]) -> dict:
             "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
 
 
+def bench_checksum(rag: PaperTrail, scales: list[int], rounds: int = 3) -> list[dict]:
+    """Best-of-``rounds`` load time of a saved index at each scale, and of hashing its files alone."""
+    tokens = [tokenize(c.embed_text()) for c in rag.index.chunks]
+    rows = []
+    for scale in scales:
+        index = scaled_index(rag.index, scale, tokens)
+        index.sentences = list(rag.index.sentences) * scale
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "index"
+            index.save(folder)
+            files = [folder / index.version / n for n in DATA]
+            load = min(timed(lambda: Index.load(folder)) for _ in range(rounds))
+            hashing = min(timed(lambda: [file_sha256(f) for f in files]) for _ in range(rounds))
+            rows.append({"scale": scale, "chunks": len(index), "mib": sum(f.stat().st_size for f in files) / 2**20,
+                         "load_s": load, "sha256_s": hashing, "share": hashing / load})
+    return rows
+
+
 def report(results: dict) -> str:
     lines = []
     if "latency" in results:
@@ -215,6 +234,9 @@ def report(results: dict) -> str:
         r = results["int8"]
         lines.append(f"int8 (torch dynamic): {r['speedup']:.2f}× faster on {r['texts']} chunks, cosine to fp32 "
                      f"mean {r['cosine_mean']:.4f} min {r['cosine_min']:.4f} (needs ≥ 0.99 to be usable)")
+    for r in results.get("checksum", []):
+        lines.append(f"checksum {r['scale']}× ({r['chunks']} chunks, {r['mib']:.0f} MiB): load {r['load_s']:.2f} s, "
+                     f"of which SHA-256 {r['sha256_s']:.3f} s ({100 * r['share']:.0f}%)")
     return "\n".join(lines)
 
 
@@ -223,7 +245,7 @@ def main() -> int:
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 100, 1000])
-    parser.add_argument("--skip", nargs="*", default=[], choices=["latency", "ingest", "growth", "int8"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["latency", "ingest", "growth", "int8", "checksum"])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     config = Config(show_progress=False)
@@ -238,6 +260,8 @@ def main() -> int:
         results["growth"] = bench_growth(rag, qs[:50], args.scales)
     if "int8" not in args.skip:
         results["int8"] = bench_int8(rag.embedder, [c.embed_text() for c in rag.index.chunks][:64])
+    if "checksum" not in args.skip:
+        results["checksum"] = bench_checksum(rag, args.scales)
     print(json.dumps(results, indent=1) if args.json else report(results))
     return 0
 

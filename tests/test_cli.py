@@ -1,9 +1,15 @@
 import json
+import os
 import subprocess
 import sys
 
-from rag.cli import format_answer, read_questions
-from rag.config import ROOT
+import pytest
+
+from rag.cli import format_answer, main, read_questions
+from rag.config import ROOT, Config
+from rag.pipeline import PaperTrail
+
+PAGE = "梵净山茶园喜迎春茶开采\n\n本报讯 今年首批春茶的收购价格为每斤一百八十元。\n"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -51,3 +57,40 @@ def test_bad_index_gives_clear_error(tmp_path):
     out = run("ask", "问题", "--index", str(broken))
     assert out.returncode == 2
     assert str(broken) in out.stderr and "Traceback" not in out.stderr
+
+
+def test_list_escapes_newlines_and_tabs_in_file_names(tmp_path, embedder, capsys):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "a\nb\tc\\d.txt").write_text(PAGE, encoding="utf-8")
+    (pages / "plain.txt").write_text(PAGE.replace("一百八十", "二百"), encoding="utf-8")
+    index = tmp_path / "index"
+    PaperTrail.create(Config(index_dir=index, show_progress=False), embedder).ingest([pages])
+    assert main(["list", "--index", str(index)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 2 and all(len(r.split("\t")) == 6 for r in rows)
+    assert any(r.split("\t")[1] == "a\\nb\\tc\\\\d.txt" for r in rows)
+
+
+def test_file_names_starting_with_a_dash_after_double_dash(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-dash.txt").write_text(PAGE, encoding="utf-8")
+    index = str(tmp_path / "index")
+    with pytest.raises(SystemExit) as exit_:
+        main(["ingest", "--index", index, "-dash.txt"])
+    assert exit_.value.code == 2 and "put -- before file names" in capsys.readouterr().err
+    assert main(["ingest", "--index", index, "--", "-dash.txt"]) == 0
+    assert "indexed  -dash.txt" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_pipes_and_devices_are_refused_and_the_good_files_indexed(tmp_path):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    os.mkfifo(pages / "x.txt")
+    (pages / "zero.txt").symlink_to("/dev/zero")
+    (pages / "good.txt").write_text(PAGE, encoding="utf-8")
+    out = run("ingest", "--index", str(tmp_path / "index"), str(pages))
+    assert out.returncode == 1, out.stderr
+    assert "x.txt: is a named pipe" in out.stderr and "zero.txt: is a character device" in out.stderr
+    assert "indexed 1 page(s)" in out.stdout

@@ -28,7 +28,7 @@ def test_prompt_overrides_come_from_config(embedder):
 def test_chunk_encoding_also_pools_each_sentence(embedder):
     text = "青藏铁路电气化外电配套工程\n总投资149.02亿元。全线平均海拔4500米。"
     spans = [(14, 26), (26, 36)]
-    vectors, sums = embedder.encode_chunks([text], [spans], progress=False)
+    vectors, sums = embedder.encode_chunks([text], [spans])
     assert float(vectors[0] @ embedder.encode_passages([text], progress=False)[0]) > 0.9999
     assert sums[0].shape == (2, embedder.dim) and all(np.linalg.norm(s) > 0 for s in sums[0])
     pooled = sums[0][1] / np.linalg.norm(sums[0][1])

@@ -1,11 +1,18 @@
 import json
+import logging
+import os
 import shutil
+import time
 
 import numpy as np
 import pytest
 
-from rag.index import SENTENCES, Index, IndexLoadError, current_version
+from rag.config import ROOT
+from rag.index import DATA, SENTENCES, Index, IndexLoadError
 from rag.lock import IndexBusyError, write_lock
+from rag.pipeline import PaperTrail
+from rag.versions import leased, prune, versions
+from rag.versions import read_pointer as current_version
 
 
 @pytest.fixture
@@ -58,8 +65,7 @@ def test_leftovers_of_a_killed_writer_are_ignored_then_cleaned(saved):
     index.save(saved)
     assert not partial.exists() and current_version(saved) != version
     index.save(saved)
-    versions = sorted(p.name for p in saved.iterdir() if p.name.startswith("v"))
-    assert len(versions) == 2 and versions[-1] == current_version(saved)
+    assert versions(saved) == [current_version(saved)]
 
 
 @pytest.mark.parametrize(("damage", "named"), [
@@ -67,7 +73,6 @@ def test_leftovers_of_a_killed_writer_are_ignored_then_cleaned(saved):
     ("garbage-chunks", "chunks.jsonl"),
     ("future-format", "manifest.json"),
     ("pickled-lexical", "lexical.npz"),
-    ("dangling-current", "CURRENT"),
 ])
 def test_corrupt_or_incompatible_index_names_the_file(saved, damage, named):
     folder = live(saved)
@@ -78,14 +83,14 @@ def test_corrupt_or_incompatible_index_names_the_file(saved, damage, named):
     elif damage == "garbage-chunks":
         (folder / "chunks.jsonl").write_bytes(b"\x00\xff not json\n")
         manifest.pop("sizes")
+        manifest.pop("sha256")
     elif damage == "future-format":
         manifest["format"] = 99
     elif damage == "pickled-lexical":
         np.savez(folder / "lexical.npz", data=np.array([{"x": 1}], dtype=object), indices=np.zeros(1),
                  indptr=np.zeros(1), shape=np.array([1, 1]))
         manifest.pop("sizes")
-    else:
-        (saved / "CURRENT").write_text("v000777", encoding="utf-8")
+        manifest.pop("sha256")
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexLoadError, match=named):
         Index.load(saved)
@@ -102,7 +107,7 @@ def test_older_flat_format_loads_and_is_upgraded_on_save(saved, tmp_path):
     shutil.copytree(live(saved), flat)
     manifest = json.loads((flat / "manifest.json").read_text(encoding="utf-8"))
     manifest["format"] = 1
-    del manifest["sizes"]
+    del manifest["sizes"], manifest["sha256"]
     (flat / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     rows = [json.loads(line) for line in (flat / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
     (flat / "chunks.jsonl").write_text("".join(json.dumps({k: r[k] for k in ("chunk_id", "doc_id", "start", "end", "title")}) + "\n"
@@ -137,7 +142,70 @@ def test_sentence_vectors_survive_save_remove_and_old_indexes(sample_rag, tmp_pa
     assert all(np.array_equal(a, b) for a, b in zip(again.sentences, expected))
     version = folder / current_version(folder)
     manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    del manifest["sizes"][SENTENCES]
+    del manifest["sizes"][SENTENCES], manifest["sha256"][SENTENCES]
     (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     (version / SENTENCES).unlink()
     assert Index.load(folder).sentences == [None] * len(expected)
+
+
+@pytest.mark.parametrize("name", ["vectors.faiss", "documents.jsonl"])
+def test_altered_bytes_of_the_same_size_are_caught_by_the_checksum(saved, name):
+    path = live(saved) / name
+    data = bytearray(path.read_bytes())
+    if name == "vectors.faiss":
+        data[len(data) // 2 :] = os.urandom(len(data) - len(data) // 2)  # the header survives: FAISS reads garbage
+    else:
+        at = data.index(b"\xe4\xba\xba")  # the first 人 of the page text becomes 入
+        data[at : at + 3] = "入".encode()
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexLoadError, match=f"{name}: SHA-256 differs from the manifest"):
+        Index.load(saved)
+
+
+def test_checksums_cover_every_file_and_cost_little_to_verify(saved):
+    manifest = json.loads((live(saved) / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["sha256"]) == set(DATA) and all(len(h) == 64 for h in manifest["sha256"].values())
+    started = time.perf_counter()
+    Index.load(saved)
+    assert time.perf_counter() - started < 5
+
+
+def test_a_lost_current_falls_back_to_the_newest_complete_version(saved, caplog):
+    version = current_version(saved)
+    documents = list(Index.load(saved).documents)
+    broken = saved / "v999999"
+    shutil.copytree(saved / version, broken)
+    (broken / "chunks.jsonl").write_text("", encoding="utf-8")
+    (saved / "CURRENT").unlink()
+    assert Index.exists(saved)
+    with caplog.at_level(logging.WARNING, logger="rag.index"):
+        index = Index.load(saved)
+    assert index.version == version and list(index.documents) == documents
+    assert f"using {version}, the newest complete version" in caplog.text
+    (saved / "CURRENT").write_text("v000777\n", encoding="utf-8")  # names no saved version
+    assert Index.load(saved).version == version
+    shutil.rmtree(saved / version)
+    with pytest.raises(IndexLoadError, match="CURRENT is missing and no saved version is complete.*restore the folder"):
+        Index.load(saved)
+
+
+def test_ingest_after_current_vanished_keeps_every_saved_page(saved, sample_rag):
+    before = Index.load(saved)
+    (saved / "CURRENT").unlink()
+    rag = PaperTrail.create(sample_rag.config.with_(index_dir=saved), sample_rag.embedder)
+    report = rag.ingest([ROOT / "tests" / "fixtures" / "tiny_page.txt"])
+    assert report.indexed == ["tiny_page.txt"]
+    after = Index.load(saved)
+    assert set(after.documents) == set(before.documents) | {d.doc_id for d in rag.index.documents.values()
+                                                             if d.source == "tiny_page.txt"}
+    assert current_version(saved) == after.version and versions(saved) == [after.version]
+
+
+def test_a_version_being_loaded_is_not_pruned_until_its_reader_is_done(saved):
+    old = current_version(saved)
+    index = Index.load(saved)
+    with leased(saved, old):
+        index.save(saved)
+        assert versions(saved) == [old, index.version]
+        assert prune(saved, index.version) == []
+    assert prune(saved, index.version) == [old] and versions(saved) == [index.version]

@@ -118,11 +118,11 @@ def test_bad_files_are_reported_by_name_and_good_ones_indexed_then_listed_and_re
     result = cli("ingest", "--index", str(index), str(pages))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed")]
-    assert len(failed) == 7
+    assert len(failed) == 6
     for name in [*bad, "locked.pdf", "dangling.txt", "huge.txt"]:
         assert any(name in line for line in failed), name
-    assert "indexed 3 page(s)" in result.stdout and "failed 7" in result.stdout
-    assert "folder.txt" not in result.stdout
+    assert "indexed 3 page(s)" in result.stdout and "failed 6" in result.stdout
+    assert "folder.txt" not in result.stdout + result.stderr
 
     listed = cli("list", "--index", str(index))
     assert listed.returncode == 0
@@ -196,3 +196,46 @@ def test_remove_needs_a_path_when_a_file_name_is_shared(tmp_path, embedder):
         rag.remove("page.txt")
     assert [d.source for d in rag.remove(str(tmp_path / "b" / "page.txt"))] == ["page.txt"]
     assert "长江大桥" not in " ".join(c.text for c in Index.load(rag.config.index_dir).chunks)
+
+
+@pytest.mark.slow
+def test_a_huge_one_line_page_is_cut_to_the_passage_limit_and_progress_moves(tmp_path, embedder):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    line = (TEA + BRIDGE).replace("\n", "")
+    (pages / "huge.txt").write_text(line * (15_000_000 // len(line.encode())), encoding="utf-8")
+    assert (pages / "huge.txt").stat().st_size > 14_000_000
+    rag = fresh(tmp_path, embedder, max_chunks_per_page=96)
+    seen: list[tuple[int, int]] = []
+    started = time.perf_counter()
+    report = rag.ingest([pages], progress=lambda done, total: seen.append((done, total)))
+    assert report.indexed == ["huge.txt"] and report.chunks == 96 == len(rag.index)
+    assert len(report.warnings) == 1 and "huge.txt: too long for one page; indexed only its first 96 passages" \
+        in report.warnings[0] and "Config.max_chunks_per_page = 96" in report.warnings[0]
+    step = embedder.config.batch_size
+    assert seen == [(min(n, 96), 96) for n in range(step, 96 + step, step)] and len(seen) >= 3
+    assert time.perf_counter() - started < 120
+    assert Config().max_chunks_per_page * Config().chunk_size * 2 < 1_000_000  # the default cut bounds clean/split
+
+
+@pytest.mark.slow
+def test_cli_ingest_after_current_vanished_keeps_the_saved_pages_or_stops(tmp_path, sample_rag):
+    index = tmp_path / "index"
+    shutil.copytree(sample_rag.config.index_dir, index)
+    before = Index.load(index)
+    (index / "CURRENT").unlink()
+    tiny = ROOT / "tests" / "fixtures" / "tiny_page.txt"
+    result = cli("ingest", "--index", str(index), str(tiny))
+    assert result.returncode == 0, result.stderr
+    assert "the newest complete version" in result.stderr
+    after = Index.load(index)
+    assert set(before.documents) < set(after.documents) and len(after.documents) == len(before.documents) + 1
+
+    (index / "CURRENT").unlink()
+    version = index / after.version
+    (version / "vectors.faiss").write_bytes(b"\0" * (version / "vectors.faiss").stat().st_size)
+    refused = cli("ingest", "--index", str(index), str(ROOT / "data" / "sample"))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "no saved version is complete" in refused.stderr and "restore the folder from a backup" in refused.stderr
+    assert sorted(p.name for p in index.iterdir() if p.name.startswith("v")) == [after.version]
+    assert not (index / "CURRENT").exists()

@@ -88,3 +88,31 @@ def test_broken_manifest_names_itself(tmp_path):
     (tmp_path / "metadata.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(IngestError, match="metadata.json: invalid metadata file"):
         parse(page, page.read_bytes(), Config())
+
+
+def test_nul_bytes_are_dropped_at_decode(tmp_path):
+    long = TEXT * 3
+    assert decode((long[:9] + "\x00" + long[9:]).encode("utf-8"), tmp_path / "x.txt") == long
+    assert decode("春茶开采。".encode("utf-16"), tmp_path / "x.txt") == "春茶开采。"
+    path = tmp_path / "nul.txt"
+    path.write_bytes((TEXT * 3).encode("utf-8").replace("。".encode("utf-8"), b"\x00", 1))
+    assert "\x00" not in read_page(path, Config()).text
+
+
+def test_a_folder_named_like_a_page_is_walked_not_read(tmp_path):
+    (tmp_path / "x.txt").mkdir()
+    (tmp_path / "x.txt" / "inner.txt").write_text(TEXT, encoding="utf-8")
+    assert list(find_files([tmp_path])) == [tmp_path / "x.txt" / "inner.txt"]
+
+
+def test_special_files_are_refused_without_reading(tmp_path):
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    with pytest.raises(IngestError, match=r"pipe\.txt: is a named pipe, not a regular file"):
+        read_bytes(tmp_path / "pipe.txt", Config())
+    with pytest.raises(IngestError, match=r"zero\.txt: is a character device"):
+        read_bytes(tmp_path / "zero.txt", Config())
+    page = tmp_path / "a.txt"
+    page.write_text(TEXT, encoding="utf-8")
+    (tmp_path / "metadata.json").symlink_to("/dev/zero")
+    assert parse(page, page.read_bytes(), Config())[0].meta.__dict__ == {"paper": None, "date": None, "page": None}

@@ -51,3 +51,17 @@ def test_bad_pdfs_give_one_clear_error(tmp_path, damage):
     assert str(path) in message and "Traceback" not in message
     assert ("encrypted" in message) if damage == "encrypted" else ("corrupt or truncated" in message)
 
+
+
+@pytest.mark.parametrize("title", [None, "", "Untitled", "untitled-3", "Document1", "Microsoft Word - 第三版.docx",
+                                   "page03.pdf", "无标题", "  -  "])
+def test_placeholder_titles_and_creation_dates_are_not_page_metadata(tmp_path, title):
+    pdf = column_pdf(tmp_path / "scan.pdf", [("头条", [LEFT])], title=title)
+    (page,) = parse(pdf, pdf.read_bytes(), Config())
+    assert (page.meta.paper, page.meta.date) == (None, None)  # reportlab stamps "untitled" and today's CreationDate
+
+
+def test_a_real_title_still_names_the_paper(tmp_path):
+    pdf = column_pdf(tmp_path / "scan.pdf", [("头条", [LEFT])], title="拉萨日报")
+    (page,) = parse(pdf, pdf.read_bytes(), Config())
+    assert (page.meta.paper, page.meta.date) == ("拉萨日报", None)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from rag.cli import main
 from rag.config import Config
+from rag.pipeline import PaperTrail
 from rag.types import Answer, Citation
+from tests.conftest import serving
 from tests.pdfgen import column_pdf
 from ui.app import EXAMPLES
 from ui.render import chat_markdown, passage, sources_html
-from ui.uploads import UploadError, page_meta, safe_name, store_upload, uploads_dir
+from ui.uploads import UploadError, page_meta, safe_name, store_upload
 
 FACT = "青禾日报讯 青禾市今年共种植紫色向日葵四万三千株，创历史新高。"
 
@@ -88,7 +92,7 @@ def test_upload_refuses_bad_metadata_and_types(client: Client, tmp_path: Path) -
     binary = tmp_path / "scan.txt"
     binary.write_bytes(b"\x00\x01\x02" * 100)
     status, *_ = client.predict([handle_file(str(binary))], "", "", "", api_name="/upload")
-    assert "**failed**" in status and "scan.txt" in status
+    assert "**failed**" in status and "scan\\.txt" in status  # Markdown, names escaped as text
 
 
 def test_safe_name_keeps_files_inside_the_folder() -> None:
@@ -101,7 +105,7 @@ def test_safe_name_keeps_files_inside_the_folder() -> None:
 
 def test_store_upload_sanitises_renames_and_writes_sidecar(tmp_path: Path) -> None:
     config = Config(index_dir=tmp_path / "data" / "index")
-    folder = uploads_dir(config)
+    folder = config.uploads_dir
     assert folder == tmp_path / "data" / "index.uploads"
     source = tmp_path / "upload.bin"
     source.write_text(FACT, encoding="utf-8")
@@ -128,7 +132,8 @@ def test_render_links_markers_and_highlights_sentence() -> None:
     answer = Answer("q", "增长至9800多亿元。[1]", False, [cite])
     text = chat_markdown(answer, 4)
     assert "[\\[1\\]](#src-4-1)" in text
-    assert "[铜仁日报 · 2026-04-02 · 标题 · a.txt](#src-4-1)" in text and "also in 西藏日报 · 第2版 · 标题" in text
+    assert "[铜仁日报 · 2026\\-04\\-02 · 标题 · a\\.txt](#src-4-1)" in text and "also in 西藏日报 · 第2版 · 标题" in text
+    assert "\\<b\\>增长至9800多亿元。\\<\\/b\\>" not in text and text.startswith("增长至9800多亿元。[")
     assert passage(cite.__dict__) == ("<p class='pt-passage'>前文。<mark>&lt;b&gt;增长至9800多亿元。&lt;/b&gt;</mark>"
                                       "后文。</p>")
     html = sources_html([answer.to_dict()])
@@ -139,3 +144,21 @@ def test_serve_rejects_malformed_auth(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["serve", "--index", str(tmp_path / "index"), "--auth", "nopassword"]) == 2
     assert "USER:PASS" in capsys.readouterr().err
     assert not (tmp_path / "index").exists()
+
+
+def test_wrong_passwords_back_off_per_client(sample_rag, tmp_path: Path) -> None:
+    config = sample_rag.config.with_(index_dir=tmp_path / "index", login_backoff=2.0, login_backoff_max=4.0)
+    with serving(PaperTrail(sample_rag.index, config, sample_rag.embedder), auth=("reader", "s3cret")) as url:
+        login = f"{url}login"
+        started = time.monotonic()
+        codes = [httpx.post(login, data={"username": "reader", "password": f"guess{i}"}).status_code
+                 for i in range(50)]
+        free = config.login_free_attempts
+        assert codes[: free + 1] == [400] * free + [429]
+        assert codes.count(400) <= free + 3 and set(codes) == {400, 429}  # each later try waits twice as long
+        refused = httpx.post(login, data={"username": "reader", "password": "s3cret"})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        time.sleep(config.login_backoff_max + 0.1)
+        assert httpx.post(login, data={"username": "reader", "password": "s3cret"}).status_code == 200
+        assert httpx.post(login, data={"username": "reader", "password": "wrong"}).status_code == 400
+        assert time.monotonic() - started < 30

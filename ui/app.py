@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from rag.ingest import IngestReport
 from rag.load import SUFFIXES
 from rag.pipeline import PaperTrail
 from rag.types import Answer
-from ui.render import chat_markdown, sources_html
-from ui.uploads import UploadError, discard, page_meta, store_upload, uploads_dir
+from ui.render import chat_markdown, sources_html, text
+from ui.throttle import LoginBackoff
+from ui.uploads import UploadError, discard, page_meta, store_upload
 
 ASSETS = Path(__file__).parent / "assets"
 EXAMPLES = ["北京技术合同成交额增长了多少？", "how much did Beijing's technology contract volume grow"]
@@ -39,7 +43,7 @@ class ChatApp:
 
     def __init__(self, rag: PaperTrail) -> None:
         self.rag = rag
-        self.uploads = uploads_dir(rag.config)
+        self.uploads = rag.config.uploads_dir
 
     def chat(self, question: str, papers: list[str] | None = None, date_from: str | None = None,
              date_to: str | None = None) -> dict:
@@ -60,7 +64,7 @@ class ChatApp:
             gr.Warning("Type a question first.")
             yield history, gr.skip(), answers, ""
             return
-        history = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+        history = [*history, {"role": "user", "content": text(question)}, {"role": "assistant", "content": ""}]
         answer = None
         try:
             turns = [(a["question"], a["answer"]) for a in answers]
@@ -68,11 +72,11 @@ class ChatApp:
                 if isinstance(piece, Answer):
                     answer = piece
                 else:
-                    history[-1]["content"] += piece
+                    history[-1]["content"] += text(piece)
                     yield history, gr.skip(), answers, ""
         except Exception as err:  # the UI boundary: show the reason, keep the trace in the server log
             log.exception("question failed: %s", question)
-            history[-1]["content"] = f"**Error:** this question could not be answered: {err}"
+            history[-1]["content"] = f"**Error:** this question could not be answered: {text(str(err))}"
             yield history, gr.skip(), answers, ""
             return
         answers = [*answers, answer.to_dict()]
@@ -81,7 +85,9 @@ class ChatApp:
 
     def upload(self, files: list[str] | None, paper: str | None, date: str | None, page: str | None,
                progress: gr.Progress = gr.Progress()) -> tuple:
-        """Store, ingest and report uploaded pages; the index is searchable as soon as this returns."""
+        """Store, ingest and report uploaded pages; the index is searchable as soon as this returns.
+
+        Chats keep being answered from the current version while a page is embedded (``PaperTrail.ingest``)."""
         if not files:
             raise refuse(f"Choose a page file first ({', '.join(sorted(SUFFIXES))}).")
         try:
@@ -91,31 +97,35 @@ class ChatApp:
         lines = []
         for i, file in enumerate(files):
             name = Path(file).name
-            progress((i, len(files)), desc=f"Indexing {name}")
+            progress((i, len(files)), desc=f"Reading {name}")
             try:
                 stored = store_upload(Path(file), name, self.uploads, meta, self.rag.config.max_file_bytes)
             except UploadError as err:
-                lines.append(f"- **refused** {err}")
+                lines.append(f"- **refused** {text(str(err))}")
                 continue
+            embedding = lambda done, total, name=name: progress(  # noqa: E731
+                (done, total), desc=f"Embedding {name} ({done}/{total} passages)")
             try:
-                report = self.rag.ingest([stored])
+                report = self.rag.ingest([stored], progress=embedding)
             except Exception as err:  # the UI boundary, as in ``respond``
                 log.exception("ingest failed: %s", stored)
                 report = IngestReport(failed=[f"{name}: {err}"])
             if report.indexed:
-                lines.append(f"- **added** {name} → `{stored.name}` ({report.chunks} passages), searchable now")
+                lines.append(f"- **added** {text(name)} → {text(stored.name)} ({report.chunks} passages), "
+                             "searchable now")
             else:
                 discard(stored)
                 reasons = report.failed or [f"{name}: already in the index (same content)"]
-                lines.extend(f"- **{'failed' if report.failed else 'skipped'}** {r}" for r in reasons)
+                lines.extend(f"- **{'failed' if report.failed else 'skipped'}** {text(r)}" for r in reasons)
+            lines.extend(f"- **warning** {text(w)}" for w in report.warnings)
         progress((len(files), len(files)), desc="Done")
         return ("\n".join(lines), *self.catalog())
 
     def catalog(self) -> tuple:
         """The pages table and the paper/date filter choices, from what is in the index now."""
-        with self.rag.lock:
-            docs = list(self.rag.index.documents.values())
-            chunks = self.rag.index.chunk_counts()
+        index = self.rag.snapshot().index
+        docs = list(index.documents.values())
+        chunks = index.chunk_counts()
         uploads = str(self.uploads)
         rows = [[d.source, d.meta.paper or "", d.meta.date or "", d.meta.page or "", chunks[d.doc_id],
                  "upload" if (d.path or "").startswith(uploads) else "index"] for d in docs]
@@ -135,7 +145,7 @@ def build_app(rag: PaperTrail) -> gr.Blocks:
             with gr.Row():
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(label="Chat", height=520, elem_id="pt-chat", feedback_options=None,
-                                         buttons=["copy"])
+                                         buttons=["copy"], sanitize_html=True, latex_delimiters=[])
                     with gr.Row():
                         box = gr.Textbox(show_label=False, scale=5, elem_id="pt-question", autofocus=True,
                                          placeholder="Ask about the pages · 请输入问题")
@@ -177,12 +187,31 @@ def build_app(rag: PaperTrail) -> gr.Blocks:
 
 def launch(rag: PaperTrail, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
            block: bool = True) -> gr.Blocks:
-    """Start the server (never shared publicly); with ``block=False`` return once it is up."""
-    demo = build_app(rag).queue(default_concurrency_limit=rag.config.serve_concurrency)
+    """Start the server (never shared publicly); with ``block=False`` return once it is up.
+
+    A background thread swaps in versions saved by other processes (``PaperTrail.refresh``) within
+    ``Config.reload_interval``; wrong passwords back off per client (``ui.throttle``).
+    """
+    config = rag.config
+    demo = build_app(rag).queue(default_concurrency_limit=config.serve_concurrency)
     demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False, quiet=True,
-                max_file_size=rag.config.max_file_bytes, prevent_thread_lock=True,
+                max_file_size=config.max_file_bytes, prevent_thread_lock=True, max_threads=config.serve_threads,
+                app_kwargs={"middleware": [Middleware(LoginBackoff, config=config)]},
                 css_paths=[ASSETS / "app.css"], head=f"<script>{(ASSETS / 'app.js').read_text()}</script>")
+    watch(rag, demo)
     if block:
         print(f"PaperTrail web chat on http://{host}:{port}/ (Ctrl+C to stop)")
         demo.block_thread()
     return demo
+
+
+def watch(rag: PaperTrail, demo: gr.Blocks) -> threading.Thread:
+    """Call ``rag.refresh()`` every ``Config.reload_interval`` seconds until the server closes."""
+    def loop() -> None:
+        while demo.is_running:
+            rag.refresh()
+            time.sleep(rag.config.reload_interval)
+
+    thread = threading.Thread(target=loop, name="papertrail-reload", daemon=True)
+    thread.start()
+    return thread

@@ -1,4 +1,9 @@
-"""HTML and Markdown for the chat: linked [n] markers, source lists and passage cards."""
+"""HTML and Markdown for the chat: linked [n] markers, source lists and passage cards.
+
+Everything that comes from pages, metadata, file names, the LLM or the user is shown as text:
+escaped for HTML in the sources panel, and with every ASCII punctuation character
+backslash-escaped in chat Markdown, so no tag, link, image, autolink or math can form.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 from rag.types import Answer, page_label
 
 MARKER = re.compile(r"\[(\d+)\]")
+PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 
 
 def anchor(turn: int, n: int) -> str:
@@ -16,29 +22,28 @@ def anchor(turn: int, n: int) -> str:
     return f"src-{turn}-{n}"
 
 
+def text(value: str) -> str:
+    """Markdown that shows ``value`` literally (every ASCII punctuation character backslash-escaped)."""
+    return PUNCTUATION.sub(r"\\\1", value)
+
+
 def chat_markdown(answer: Answer, turn: int) -> str:
     """The answer with each [n] linked to its passage, then the numbered sources."""
     numbers = {c.n for c in answer.citations}
-
-    def link(m: re.Match) -> str:
-        n = int(m.group(1))
-        return f"[\\[{n}\\]](#{anchor(turn, n)})" if n in numbers else m.group()
-
-    lines = [MARKER.sub(link, answer.answer)]
+    parts = MARKER.split(answer.answer)  # text, number, text, number, …, text
+    body = "".join(text(part) if i % 2 == 0 else
+                   f"[\\[{part}\\]](#{anchor(turn, int(part))})" if int(part) in numbers else text(f"[{part}]")
+                   for i, part in enumerate(parts))
+    lines = [body]
     if answer.citations:
         lines += ["", "**Sources**", ""]
         for c in answer.citations:
             reprints = "; ".join(page_label(a) for a in c.also)
-            lines.append(f"{c.n}. [{link_text(c.label())}](#{anchor(turn, c.n)})"
-                         + (f" — also in {reprints}" if reprints else ""))
+            lines.append(f"{c.n}. [{text(c.label())}](#{anchor(turn, c.n)})"
+                         + (f" — also in {text(reprints)}" if reprints else ""))
     if answer.notice:
-        lines += ["", f"_{answer.notice}_"]
+        lines += ["", f"_{text(answer.notice)}_"]
     return "\n".join(lines)
-
-
-def link_text(text: str) -> str:
-    """Text safe inside a Markdown link label."""
-    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def passage(c: dict[str, Any]) -> str:

@@ -8,9 +8,8 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
-from rag.config import Config
 from rag.load import SUFFIXES
-from rag.metadata import SIDECAR, iso_date
+from rag.metadata import iso_date, sidecar_path
 from rag.types import PageMeta
 
 UNSAFE = re.compile(r"[^\w\-.]+")
@@ -19,11 +18,6 @@ MAX_STEM = 80
 
 class UploadError(ValueError):
     """An upload refused before ingest; the message is meant for the user."""
-
-
-def uploads_dir(config: Config) -> Path:
-    """Uploaded pages live in ``<index_dir>.uploads``, a sibling of the index folder."""
-    return config.index_dir.with_name(config.index_dir.name + ".uploads")
 
 
 def safe_name(name: str) -> str:
@@ -65,15 +59,11 @@ def store_upload(source: Path, name: str, folder: Path, meta: PageMeta, max_byte
         target = folder / f"{stem}-{n}{suffix}"
     shutil.copyfile(source, target)
     if any(v is not None for v in asdict(meta).values()):
-        sidecar(target).write_text(json.dumps(asdict(meta), ensure_ascii=False), encoding="utf-8")
+        sidecar_path(target).write_text(json.dumps(asdict(meta), ensure_ascii=False), encoding="utf-8")
     return target
-
-
-def sidecar(path: Path) -> Path:
-    return path.with_name(path.name + SIDECAR)
 
 
 def discard(path: Path) -> None:
     """Remove a stored upload and its sidecar (used when ingest refused or skipped it)."""
     path.unlink(missing_ok=True)
-    sidecar(path).unlink(missing_ok=True)
+    sidecar_path(path).unlink(missing_ok=True)

@@ -1,0 +1,22 @@
+"""Delete the stored copies of removed pages under ``<index>.uploads/`` once no indexed page comes from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.index import Index
+from rag.metadata import sidecar_path
+from rag.types import Document
+
+
+def purge_uploads(removed: list[Document], index: Index, folder: Path) -> list[Path]:
+    """Unlink the upload files (and sidecars) of ``removed`` that ``index`` no longer holds; returns them."""
+    kept = {d.path for d in index.documents.values()}
+    root = folder.resolve()
+    gone = []
+    for path in sorted({Path(d.path) for d in removed if d.path and d.path not in kept}):
+        if path.parent.resolve() == root:
+            path.unlink(missing_ok=True)
+            sidecar_path(path).unlink(missing_ok=True)
+            gone.append(path)
+    return gone
