@@ -8,6 +8,8 @@ At ingest every chunk stores the summed token vectors of the page sentences it o
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -90,10 +92,12 @@ def sentence_vectors(index: Index, chunks: list[Chunk], page_text: str) -> dict[
 
 
 def candidates(index: Index, hits: list[Hit]) -> list[Candidate]:
-    """Whole page sentences of each hit plus ``NEIGHBOURS`` on each side, headlines excluded, each page
-    sentence once (from its best-ranked hit)."""
+    """Whole page sentences of each hit plus ``NEIGHBOURS`` on each side, headlines excluded, each sentence once
+    (from its best-ranked hit): a reprint of the same story on another page adds no second copy (compared without
+    punctuation, spaces and width), which would split the ranker's probability between two equal sentences."""
     out: list[Candidate] = []
     seen: set[tuple[str, int]] = set()
+    texts: set[str] = set()
     for rank, hit in enumerate(hits):
         doc = index.documents.get(hit.chunk.doc_id)
         if doc is None:
@@ -106,9 +110,11 @@ def candidates(index: Index, hits: list[Hit]) -> list[Candidate]:
         lo, hi = max(own[0] - NEIGHBOURS, 0), min(own[-1] + NEIGHBOURS, len(sents) - 1)
         for i in range(lo, hi + 1):
             start, end, heading = sents[i]
-            if heading or (hit.chunk.doc_id, i) in seen:
+            flat = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", doc.text[start:end]))
+            if heading or (hit.chunk.doc_id, i) in seen or flat in texts:
                 continue
             seen.add((hit.chunk.doc_id, i))
+            texts.add(flat)
             around = [doc.text[s:e] for s, e, h in sents[max(i - 1, 0) : i + 2] if not h]
             context = "\n".join(filter(None, [hit.chunk.title, *around]))
             near = [vectors[j] for j in (i - 1, i, i + 1) if j in vectors]

@@ -35,6 +35,13 @@ def test_a_figure_for_another_city_is_refused(sample_rag):
     assert sample_rag.ask("上海2025年技术合同成交额是多少？").abstained
 
 
+@pytest.mark.xfail(strict=True, reason="known miss: the right sentence is found but the answer model's confidence "
+                   "(0.544) sits just under the Chinese operating point (0.55) for this short question (issue 9 note)")
+def test_a_short_question_with_its_figure_on_the_page_is_answered(sample_rag):
+    answer = sample_rag.ask("1月份社会融资规模增量是多少？")
+    assert not answer.abstained and "7.06万亿" in answer.answer
+
+
 def test_a_refusal_names_the_filters_in_effect(sample_rag):
     answer = sample_rag.ask("青藏铁路电气化外电配套工程总投资多少亿元？", papers=["铜仁日报"], date_from="2026-04-01")
     assert answer.abstained and "铜仁日报" in answer.answer and "2026-04-01" in answer.answer

@@ -40,14 +40,14 @@ def test_ask_prints_sources(sample_rag):
 
 def test_batch_writes_one_line_per_question_in_order(sample_rag, tmp_path):
     questions = tmp_path / "q.jsonl"
-    questions.write_text('{"q": "1月份社会融资规模增量是多少？"}\n{"question": "深圳港2025年集装箱吞吐量是多少？"}\n',
+    questions.write_text('{"q": "青藏铁路电气化外电配套工程总投资多少亿元？"}\n{"question": "深圳港2025年集装箱吞吐量是多少？"}\n',
                          encoding="utf-8")
     out_file = tmp_path / "answers.jsonl"
     out = run("batch", str(questions), "--index", str(sample_rag.config.index_dir), "--out", str(out_file))
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
-    assert [r["question"] for r in rows] == ["1月份社会融资规模增量是多少？", "深圳港2025年集装箱吞吐量是多少？"]
-    assert "7.06万亿" in rows[0]["answer"] and rows[1]["abstained"] is True
+    assert [r["question"] for r in rows] == ["青藏铁路电气化外电配套工程总投资多少亿元？", "深圳港2025年集装箱吞吐量是多少？"]
+    assert "149.02" in rows[0]["answer"] and rows[1]["abstained"] is True
 
 
 def test_bad_index_gives_clear_error(tmp_path):

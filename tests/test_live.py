@@ -52,7 +52,7 @@ def test_chats_keep_answering_from_the_old_version_while_an_upload_embeds(sample
             seconds, result = timed_chat(client, EXAMPLES[0])
             if not job.done():
                 during.append(seconds)
-                assert "9800多亿元" in result["answer"]
+                assert "149.02" in result["answer"]
         status, *_ = job.result()
         assert "**added**" in status and rag.index.version != before
         assert "四万三千株" in client.predict("青禾市今年种植了多少紫色向日葵？", api_name="/chat")["answer"]

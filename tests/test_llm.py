@@ -115,9 +115,11 @@ def test_streaming_yields_deltas_then_the_verified_answer(sample_rag):
 
 def test_llm_saying_no_answer_abstains(sample_rag):
     with ChatServer(NO_ANSWER) as server:
-        items = list(with_llm(sample_rag, server).ask_stream("2019年西藏的降雨量是多少？"))
-    assert len(items) == 1
+        items = list(with_llm(sample_rag, server).ask_stream("青藏铁路电气化外电配套工程总投资多少亿元？"))
+        refused = list(with_llm(sample_rag, server).ask_stream("2019年西藏的降雨量是多少？"))
+    assert len(items) == 1 and len(server.arrived) == 1
     assert items[0].abstained and items[0].citations == []
+    assert refused[-1].abstained and refused[-1].citations == []  # refused by the answer stage: no LLM call
 
 
 @pytest.mark.parametrize("failure", [Reply("太慢了", delay=30), Reply(status=500)], ids=["hung", "http-500"])

@@ -25,7 +25,7 @@ def test_containment_of_reprint_with_ocr_differences():
 def test_english_question_ranks_chinese_passage(sample_rag):
     hits = sample_rag.search("How many high-tech enterprises did Tibet have in 2019?")
     assert hits[0].chunk.source == "001_e966a7bb64436bc5.txt"
-    assert hits[0].lexical == 0.0
+    assert hits[0].lexical > 0.0  # BM25 over the CC-CEDICT translations of its words
 
 
 def test_reprinted_story_is_one_hit_citing_both_pages(sample_rag):

@@ -31,21 +31,21 @@ def client(ui_url: str) -> Client:
 
 def test_chat_api_answers_the_example_with_citations(client: Client) -> None:
     result = client.predict(EXAMPLES[0], api_name="/chat")
-    assert "9800多亿元" in result["answer"]
+    assert "149.02" in result["answer"]
     assert not result["abstained"]
-    assert any(c["paper"] == "铜仁日报" for c in result["citations"])
+    assert any(c["paper"] == "拉萨日报" for c in result["citations"])
     assert set(result) == set(Answer("q", "a", False).to_dict())
 
 
 def test_chat_api_english_example(client: Client) -> None:
     result = client.predict(EXAMPLES[1], api_name="/chat")
-    assert "9800" in result["answer"] and result["citations"]
+    assert "69" in result["answer"] and result["citations"]
 
 
 def test_chat_api_paper_filter_limits_sources(client: Client) -> None:
-    result = client.predict(EXAMPLES[0], ["拉萨日报"], api_name="/chat")
-    assert all(c["paper"] == "拉萨日报" for c in result["citations"])
-    assert "9800多亿元" not in result["answer"]
+    result = client.predict(EXAMPLES[0], ["铜仁日报"], api_name="/chat")
+    assert all(c["paper"] == "铜仁日报" for c in result["citations"])
+    assert "149.02" not in result["answer"]
 
 
 def test_chat_api_refuses_empty_question_and_bad_range(client: Client) -> None:

@@ -21,7 +21,7 @@ from ui.throttle import LoginBackoff
 from ui.uploads import UploadError, discard, page_meta, store_upload
 
 ASSETS = Path(__file__).parent / "assets"
-EXAMPLES = ["北京技术合同成交额增长了多少？", "how much did Beijing's technology contract volume grow"]
+EXAMPLES = ["青藏铁路电气化外电配套工程总投资多少亿元？", "How many high-tech enterprises did Tibet have in 2019?"]
 PAGE_COLUMNS = ["file", "paper", "date", "page", "chunks", "added"]
 log = logging.getLogger(__name__)
 
