@@ -19,8 +19,20 @@ from rag.short_answer import short_answer
 from rag.types import Hit
 
 RUNNER_UP = 0.5
-"""A second evidence sentence from another passage is shown when the ranker gives it at least this share of the
-best one's probability (a display choice: it never decides whether to answer)."""
+"""The second-ranked sentence is shown too when the ranker gives it at least this share of the best one's
+probability: when two statements compete (two growth figures in one story), the reader sees both."""
+
+
+def shown(scores: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Indices of the candidates shown as evidence (the best, and the runner-up when close) and the ranker's
+    probabilities of all candidates (the mass on those shown is a feature of the answer-or-refuse model)."""
+    order = np.argsort(-scores, kind="stable")
+    probs = np.exp(scores - scores[order[0]])
+    probs /= probs.sum()
+    picked = [int(order[0])]
+    if len(order) > 1 and probs[order[1]] >= RUNNER_UP * probs[order[0]]:
+        picked.append(int(order[1]))
+    return picked, probs
 
 
 @dataclass
@@ -101,17 +113,12 @@ def decide(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder
     q = analyse(question, index.lexical, config.models_dir)
     x = pool_features(q, pool, query, hits, embedder)
     scores = model.ranker.score(x)
-    order = np.argsort(-scores, kind="stable")
-    best = pool[order[0]]
-    probs = np.exp(scores - scores[order[0]])
-    probs /= probs.sum()
-    page = index.documents[best.hit.chunk.doc_id].text
-    g = question_features(q, scores, x[order[0]], [h.dense for h in hits], near_text(index, best.hit.chunk))
+    picked, probs = shown(scores)
+    best = pool[picked[0]]
+    g = question_features(q, scores, x[picked[0]], [h.dense for h in hits], near_text(index, best.hit.chunk),
+                          float(probs[picked].sum()))
     confidence = float(model.answerable.probability(g)[0])
-    evidence = [evidence_of(best, page, float(probs[order[0]]))]
-    runner = next((i for i in order[1:] if pool[i].hit.chunk.doc_id != best.hit.chunk.doc_id), None)
-    if runner is not None and probs[runner] >= RUNNER_UP * evidence[0].score:
-        other = pool[runner]
-        evidence.append(evidence_of(other, index.documents[other.hit.chunk.doc_id].text, float(probs[runner])))
+    evidence = [evidence_of(pool[i], index.documents[pool[i].hit.chunk.doc_id].text, float(probs[i]))
+                for i in picked]
     answer = confidence >= model.threshold(q.chinese)
     return Decision(hits, evidence, confidence, answer, short_answer(q, best.text, model))

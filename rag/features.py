@@ -190,7 +190,7 @@ def sentence_features(q: Question, text: str, context: str, sem: float, sem_cont
 
 
 QUESTION_FEATURES = (
-    "best_score", "best_prob", "score_margin", "best_sem", "best_coverage", "best_coverage_context",
+    "best_score", "shown_prob", "score_margin", "best_sem", "best_coverage", "best_coverage_context",
     "best_holds_kind", "best_lacks_kind", "top_dense", "dense_margin", "near_coverage", "near_names",
     "near_numbers", "has_names", "has_numbers", "asks_kind", "chinese", "log_length", "best_names",
     "best_missing", "terms", "best_conflict",
@@ -198,16 +198,16 @@ QUESTION_FEATURES = (
 
 
 def question_features(q: Question, scores: np.ndarray, best: np.ndarray, dense: list[float],
-                      near: str) -> np.ndarray:
+                      near: str, shown: float) -> np.ndarray:
     """The answer-or-refuse model's features: the ranker's scores over all candidates, the best candidate's
     sentence features (``best``), the hits' dense scores (best first) and the text near the best candidate
-    (its chunk and the chunks beside it: the story, not the whole page, which holds other stories)."""
+    (its chunk and the chunks beside it: the story, not the whole page, which holds other stories), and the
+    ranker's probability on the sentences shown (``rag.answer.shown``)."""
     f = dict(zip(SENTENCE_FEATURES, best))
     order = np.sort(scores)[::-1]
-    probs = np.exp(order - order[0])
     lower = near.lower()
     return np.array([
-        order[0], 1.0 / probs.sum(), order[0] - order[1] if len(order) > 1 else 5.0,
+        order[0], shown, order[0] - order[1] if len(order) > 1 else 5.0,
         f["sem"], f["coverage"], f["coverage_context"],
         max(f[f"holds_{k}"] for k in KINDS), f["lacks_kind"],
         dense[0], dense[0] - float(np.mean(dense[1:])) if len(dense) > 1 else 0.0,

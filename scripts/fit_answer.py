@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evallib import EVAL_DIR, CachedEmbedder, contains_gold, passage_index, qa_passages, read_jsonl, short_right  # noqa: E402
 
-from rag.answer import pool_features  # noqa: E402
+from rag.answer import pool_features, shown  # noqa: E402
 from rag.answer_model import MODEL_FILE, AnswerModel, Linear  # noqa: E402
 from rag.bilingual import entries  # noqa: E402
 from rag.config import Config  # noqa: E402
@@ -222,9 +222,10 @@ def decisions(examples_: list[Example], ranker: Linear) -> tuple[np.ndarray, np.
     g, right, answerable = [], [], []
     for e in examples_:
         scores = ranker.score(e.x)
-        best = int(np.argmax(scores))
-        g.append(question_features(e.question, scores, e.x[best], e.dense, e.near[best]))
-        right.append(e.labels[best])
+        picked, probs = shown(scores)
+        best = picked[0]
+        g.append(question_features(e.question, scores, e.x[best], e.dense, e.near[best], float(probs[picked].sum())))
+        right.append(float(e.labels[picked].any()))
         answerable.append(e.answerable)
     return np.array(g), np.array(right), np.array(answerable)
 
@@ -364,7 +365,8 @@ def main() -> int:
         idx = np.array([e.kind == kind for e in held])
         answered = p_held[idx] >= (threshold_other if kind.startswith("pseudo-English") else threshold)
         if kind in ("answerable", "pseudo-English"):
-            report[kind] = {"ranker_top1": float(right_held[idx].mean()),
+            report[kind] = {"candidates_hold_answer": float(np.mean([e.labels.any() for e, i in zip(held, idx) if i])),
+                            "shown_right": float(right_held[idx].mean()),
                             "answered_right": float((answered & (right_held[idx] > 0)).mean())}
         else:
             report[kind] = {"refused": float((~answered).mean())}
