@@ -31,8 +31,6 @@ class Candidate:
     hit: Hit
     rank: int
     """Rank of the hit it came from (0 = best)."""
-    sentence: int
-    """Index into the page's sentences."""
     start: int
     end: int
     text: str
@@ -118,6 +116,6 @@ def candidates(index: Index, hits: list[Hit]) -> list[Candidate]:
             around = [doc.text[s:e] for s, e, h in sents[max(i - 1, 0) : i + 2] if not h]
             context = "\n".join(filter(None, [hit.chunk.title, *around]))
             near = [vectors[j] for j in (i - 1, i, i + 1) if j in vectors]
-            out.append(Candidate(hit, rank, i, start, end, doc.text[start:end], context, i in own,
+            out.append(Candidate(hit, rank, start, end, doc.text[start:end], context, i in own,
                                  vectors.get(i), np.sum(near, axis=0) if i in vectors else None))
     return out

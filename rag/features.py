@@ -2,7 +2,8 @@
 
 Pure functions of text plus a few scores: ``analyse`` reads the question once (its kind, terms with weights,
 numbers and names, English terms mapped to Chinese); ``sentence_features`` scores one candidate sentence and
-``question_features`` the question's best candidate against the page, for the answer-or-refuse decision.
+``question_features`` the question's best candidate against the story around it, for the answer-or-refuse
+decision.
 """
 
 from __future__ import annotations
@@ -104,20 +105,18 @@ def entities(text: str) -> dict[str, frozenset[str]]:
 def analyse(question: str, lexical: BM25, models_dir: Path) -> Question:
     """Kind, weighted terms (English words carry their Chinese translations), numbers and names of a question."""
     chinese = chinese_share(question)
-    top = float(lexical.idf.max()) if len(lexical.idf) else 1.0
-    middle = float(np.median(lexical.idf)) if len(lexical.idf) else 1.0
     terms = []
     for token in dict.fromkeys(tokenize(question)):
         if token.isascii() and token.isalpha():
             forms = {token} | set(translations(token, models_dir))
-            terms.append(Term(frozenset(forms), middle))
+            terms.append(Term(frozenset(forms), lexical.idf_median))
         else:
-            weight = float(lexical.idf[lexical.vocab[token]]) if token in lexical.vocab else top
+            weight = float(lexical.idf[lexical.vocab[token]]) if token in lexical.vocab else lexical.idf_top
             terms.append(Term(frozenset({token}), weight))
     names = [Term(frozenset({n}), 1.0) for kind, ns in entities(question).items() for n in ns]
     for m in LATIN.finditer(question):
         word = m.group()
-        if m.start() > 0 and word[0].isupper() and len(word) > 1 and word.lower() not in {"i"}:
+        if m.start() > 0 and word[0].isupper() and len(word) > 1:
             names.append(Term(frozenset({word.lower()} | set(translations(word.lower(), models_dir))), 1.0))
     return Question(question, chinese, question_kind(question), terms, ASKED_NUMBER.findall(question),
                     names, char_bigrams(question), entities(question))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cached_property
 from pathlib import Path
 
 import jieba
@@ -81,6 +82,16 @@ class BM25:
         if not ids:
             return np.zeros(self.weights.shape[0], dtype=np.float32)
         return np.asarray(self.weights[:, ids].sum(axis=1)).ravel().astype(np.float32)
+
+    @cached_property
+    def idf_top(self) -> float:
+        """The largest idf (1 for an empty index): the weight of a term the index has never seen."""
+        return float(self.idf.max()) if len(self.idf) else 1.0
+
+    @cached_property
+    def idf_median(self) -> float:
+        """The median idf (1 for an empty index)."""
+        return float(np.median(self.idf)) if len(self.idf) else 1.0
 
     def concept_scores(self, concepts: list[frozenset[str]]) -> np.ndarray:
         """BM25 where each query concept is a set of alternative terms (a word's translations): a chunk scores
