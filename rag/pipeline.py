@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -22,7 +23,7 @@ from rag.purge import purge_uploads
 from rag.llm import ChatClient, LLMError, relay
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
 from rag.retrieve import Retriever, chunk_filter, cjk_share
-from rag.types import Answer, Document, Filters, Hit
+from rag.types import Answer, Document, Filters, Hit, Page
 from rag.verify import Verifier
 from rag.versions import IndexLoadError, prune, read_pointer, versions, write_pointer
 
@@ -125,6 +126,19 @@ class PaperTrail:
                 self._publish(work)
                 purge_uploads(removed, work, self.config.uploads_dir)
         return removed
+
+    def pages(self) -> list[Page]:
+        """The indexed pages, in ingest order, from the current version; each page's ``id`` is a key for ``remove``."""
+        index = self.snapshot().index
+        counts = index.chunk_counts()
+        titles: dict[str, str] = {}
+        for chunk in index.chunks:
+            if chunk.title:
+                titles.setdefault(chunk.doc_id, chunk.title)
+        uploads = os.path.abspath(self.config.uploads_dir)
+        return [Page(d.doc_id, d.source, d.meta.paper, d.meta.date, d.meta.page, titles.get(d.doc_id),
+                     counts[d.doc_id], bool(d.path) and os.path.dirname(d.path) == uploads, d.path)
+                for d in index.documents.values()]
 
     def _reload_if_stale(self) -> Index:
         """The saved current version to build on (the writer lock is held): ours if up to date, else loaded.

@@ -51,6 +51,24 @@ class Document:
 
 
 @dataclass
+class Page:
+    """One indexed page as ``PaperTrail.pages()`` lists it; ``id`` (the document id) names it to ``remove``."""
+
+    id: str
+    file: str
+    """The page's source: the file name, ``NAME.pdf#p3`` for a PDF page."""
+    paper: str | None
+    date: str | None
+    page: int | None
+    title: str | None
+    """The page's first headline, if it has one."""
+    chunks: int
+    uploaded: bool
+    """Stored under ``<index>.uploads/`` (uploaded in the web chat or over the HTTP API)."""
+    path: str | None = None
+
+
+@dataclass
 class Article:
     """A span of a cleaned page holding one story."""
 

@@ -51,3 +51,13 @@ def test_stream_ends_with_the_answer(sample_rag):
 def test_empty_question_is_refused(sample_rag):
     with pytest.raises(ValueError):
         sample_rag.ask("   ")
+
+
+def test_pages_lists_every_page_with_a_removable_id(sample_rag):
+    pages = sample_rag.pages()
+    assert [p.file for p in pages] == sorted(d.source for d in sample_rag.index.documents.values())
+    first = pages[0]
+    assert (first.file, first.paper, first.date, first.page) == ("000_e94829f5f5b76ea6.txt", "拉萨日报", "2026-04-03", 1)
+    assert first.title and first.chunks > 0 and not first.uploaded
+    assert all(sample_rag.index.find(p.id) == [sample_rag.index.documents[p.id]] for p in pages)
+    assert len({p.id for p in pages}) == len(pages) and all(p.id.isalnum() for p in pages)

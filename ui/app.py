@@ -123,14 +123,11 @@ class ChatApp:
 
     def catalog(self) -> tuple:
         """The pages table and the paper/date filter choices, from what is in the index now."""
-        index = self.rag.snapshot().index
-        docs = list(index.documents.values())
-        chunks = index.chunk_counts()
-        uploads = str(self.uploads)
-        rows = [[d.source, d.meta.paper or "", d.meta.date or "", d.meta.page or "", chunks[d.doc_id],
-                 "upload" if (d.path or "").startswith(uploads) else "index"] for d in docs]
-        papers = sorted({d.meta.paper for d in docs if d.meta.paper})
-        dates = sorted({d.meta.date for d in docs if d.meta.date})
+        pages = self.rag.pages()
+        rows = [[p.file, p.paper or "", p.date or "", p.page or "", p.chunks, "upload" if p.uploaded else "index"]
+                for p in pages]
+        papers = sorted({p.paper for p in pages if p.paper})
+        dates = sorted({p.date for p in pages if p.date})
         return (rows, gr.update(choices=papers), gr.update(choices=dates), gr.update(choices=dates))
 
 
