@@ -7,30 +7,23 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
 
-from rag.ingest import IngestReport
 from rag.load import SUFFIXES
 from rag.pipeline import PaperTrail
 from rag.types import Answer
+from ui.api import routes
+from ui.filters import filters
 from ui.render import chat_markdown, sources_html, text
 from ui.throttle import LoginBackoff
-from ui.uploads import UploadError, discard, page_meta, store_upload
+from ui.uploads import UploadError, add_upload, page_meta
 
 ASSETS = Path(__file__).parent / "assets"
 EXAMPLES = ["青藏铁路电气化外电配套工程总投资多少亿元？", "How many high-tech enterprises did Tibet have in 2019?"]
 PAGE_COLUMNS = ["file", "paper", "date", "page", "chunks", "added"]
 log = logging.getLogger(__name__)
-
-
-def filters(papers: list[str] | None, date_from: str | None, date_to: str | None) -> dict[str, Any]:
-    """``PaperTrail.ask`` keyword filters from the UI fields; refuses an inverted date range."""
-    if date_from and date_to and date_from > date_to:
-        raise ValueError(f"The date range is empty: {date_from} is after {date_to}.")
-    return {"papers": list(papers) if papers else None, "date_from": date_from or None, "date_to": date_to or None}
 
 
 def refuse(message: str) -> gr.Error:
@@ -43,7 +36,6 @@ class ChatApp:
 
     def __init__(self, rag: PaperTrail) -> None:
         self.rag = rag
-        self.uploads = rag.config.uploads_dir
 
     def chat(self, question: str, papers: list[str] | None = None, date_from: str | None = None,
              date_to: str | None = None) -> dict:
@@ -98,26 +90,14 @@ class ChatApp:
         for i, file in enumerate(files):
             name = Path(file).name
             progress((i, len(files)), desc=f"Reading {name}")
-            try:
-                stored = store_upload(Path(file), name, self.uploads, meta, self.rag.config.max_file_bytes)
-            except UploadError as err:
-                lines.append(f"- **refused** {text(str(err))}")
-                continue
             embedding = lambda done, total, name=name: progress(  # noqa: E731
                 (done, total), desc=f"Embedding {name} ({done}/{total} passages)")
-            try:
-                report = self.rag.ingest([stored], progress=embedding)
-            except Exception as err:  # the UI boundary, as in ``respond``
-                log.exception("ingest failed: %s", stored)
-                report = IngestReport(failed=[f"{name}: {err}"])
-            if report.indexed:
-                lines.append(f"- **added** {text(name)} → {text(stored.name)} ({report.chunks} passages), "
+            done = add_upload(self.rag, Path(file), name, meta, embedding)
+            if done.stored:
+                lines.append(f"- **added** {text(name)} → {text(done.stored.name)} ({done.chunks} passages), "
                              "searchable now")
-            else:
-                discard(stored)
-                reasons = report.failed or [f"{name}: already in the index (same content)"]
-                lines.extend(f"- **{'failed' if report.failed else 'skipped'}** {text(r)}" for r in reasons)
-            lines.extend(f"- **warning** {text(w)}" for w in report.warnings)
+            lines.extend(f"- **{done.outcome}** {text(r)}" for r in done.reasons)
+            lines.extend(f"- **warning** {text(w)}" for w in done.warnings)
         progress((len(files), len(files)), desc="Done")
         return ("\n".join(lines), *self.catalog())
 
@@ -186,6 +166,7 @@ def launch(rag: PaperTrail, host: str = "127.0.0.1", port: int = 7860, auth: tup
            block: bool = True) -> gr.Blocks:
     """Start the server (never shared publicly); with ``block=False`` return once it is up.
 
+    The HTTP API (``ui.api``) is served beside the chat, behind the same ``auth``.
     A background thread swaps in versions saved by other processes (``PaperTrail.refresh``) within
     ``Config.reload_interval``; wrong passwords back off per client (``ui.throttle``).
     """
@@ -193,11 +174,11 @@ def launch(rag: PaperTrail, host: str = "127.0.0.1", port: int = 7860, auth: tup
     demo = build_app(rag).queue(default_concurrency_limit=config.serve_concurrency)
     demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False, quiet=True,
                 max_file_size=config.max_file_bytes, prevent_thread_lock=True, max_threads=config.serve_threads,
-                app_kwargs={"middleware": [Middleware(LoginBackoff, config=config)]},
+                app_kwargs={"middleware": [Middleware(LoginBackoff, config=config)], "routes": routes(rag, auth)},
                 css_paths=[ASSETS / "app.css"], head=f"<script>{(ASSETS / 'app.js').read_text()}</script>")
     watch(rag, demo)
     if block:
-        print(f"PaperTrail web chat on http://{host}:{port}/ (Ctrl+C to stop)")
+        print(f"PaperTrail web chat on http://{host}:{port}/, HTTP API under /api and /v1 (Ctrl+C to stop)")
         demo.block_thread()
     return demo
 

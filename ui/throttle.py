@@ -1,9 +1,10 @@
-"""Per-client backoff on the login form: after a few wrong passwords each try must wait, doubling each time.
+"""Per-client backoff on wrong passwords: after a few, each try must wait, doubling each time.
 
-An ASGI middleware in front of Gradio's ``POST /login``: a client (by address) that has failed
-``Config.login_free_attempts`` times in a row is answered 429 with ``Retry-After`` until its wait
-(``Config.login_backoff`` seconds, doubled per further failure, at most ``Config.login_backoff_max``)
-is over; a right password resets it. Every other request passes untouched.
+An ASGI middleware in front of Gradio's ``POST /login`` and the HTTP API (``/api/…``, ``/v1/…``, where a wrong
+or missing password is a 401): a client (by address) that has failed ``Config.login_free_attempts`` times in a
+row is answered 429 with ``Retry-After`` until its wait (``Config.login_backoff`` seconds, doubled per further
+failure, at most ``Config.login_backoff_max``) is over; a right password resets it. Every other request passes
+untouched.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rag.config import Config
 Scope = dict[str, Any]
 MAX_CLIENTS = 10_000
 """Clients remembered at most (the oldest are forgotten first)."""
+API_PATHS = ("/api/", "/v1/")
 
 
 @dataclass
@@ -38,7 +40,8 @@ class LoginBackoff:
         self.lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != "/login":
+        login = scope["type"] == "http" and scope["method"] == "POST" and scope["path"].rstrip("/") == "/login"
+        if not (login or scope["type"] == "http" and scope["path"].startswith(API_PATHS)):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("?", 0))[0]
@@ -55,7 +58,7 @@ class LoginBackoff:
             await send(message)
 
         await self.app(scope, receive, watch)
-        self.record(client, ok=status < 400)
+        self.record(client, ok=status < 400 if login else status != 401)
 
     def wait(self, client: str) -> float:
         """Seconds ``client`` must still wait before its next try."""

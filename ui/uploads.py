@@ -1,19 +1,25 @@
-"""Store uploaded pages safely beside the index, with their metadata sidecar."""
+"""Store uploaded pages safely beside the index, with their metadata sidecar, and ingest them."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from rag.ingest import IngestReport
 from rag.load import SUFFIXES
 from rag.metadata import iso_date, sidecar_path
+from rag.pipeline import PaperTrail
 from rag.types import PageMeta
 
 UNSAFE = re.compile(r"[^\w\-.]+")
 MAX_STEM = 80
+log = logging.getLogger(__name__)
 
 
 class UploadError(ValueError):
@@ -52,12 +58,15 @@ def store_upload(source: Path, name: str, folder: Path, meta: PageMeta, max_byte
     if size > max_bytes:
         raise UploadError(f"{name}: {size:,} bytes is over the {max_bytes:,}-byte limit.")
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / target_name
-    stem, n = target.stem, 1
-    while target.exists():
-        n += 1
-        target = folder / f"{stem}-{n}{suffix}"
-    shutil.copyfile(source, target)
+    stem, n = Path(target_name).stem, 1
+    while True:  # the name is claimed atomically, so uploads arriving at once never share a file
+        target = folder / (target_name if n == 1 else f"{stem}-{n}{suffix}")
+        try:
+            with target.open("xb") as out, source.open("rb") as data:
+                shutil.copyfileobj(data, out)
+            break
+        except FileExistsError:
+            n += 1
     if any(v is not None for v in asdict(meta).values()):
         sidecar_path(target).write_text(json.dumps(asdict(meta), ensure_ascii=False), encoding="utf-8")
     return target
@@ -67,3 +76,38 @@ def discard(path: Path) -> None:
     """Remove a stored upload and its sidecar (used when ingest refused or skipped it)."""
     path.unlink(missing_ok=True)
     sidecar_path(path).unlink(missing_ok=True)
+
+
+@dataclass
+class Upload:
+    """What became of one uploaded file: ``added`` (``stored`` is its copy), or ``refused``, ``failed`` or
+    ``skipped`` (already indexed) for the ``reasons`` given."""
+
+    name: str
+    outcome: Literal["added", "refused", "failed", "skipped"]
+    stored: Path | None = None
+    chunks: int = 0
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def add_upload(rag: PaperTrail, source: Path, name: str, meta: PageMeta,
+               progress: Callable[[int, int], None] | None = None) -> Upload:
+    """Store ``source`` (uploaded as ``name``) beside the index and ingest it; a copy not added is discarded.
+
+    Chats keep being answered from the current version while the page is embedded (``PaperTrail.ingest``)."""
+    try:
+        stored = store_upload(source, name, rag.config.uploads_dir, meta, rag.config.max_file_bytes)
+    except UploadError as err:
+        return Upload(name, "refused", reasons=[str(err)])
+    try:
+        report = rag.ingest([stored], progress=progress)
+    except Exception as err:  # a front end's boundary: the reason goes to the user, the trace to the server log
+        log.exception("ingest failed: %s", stored)
+        report = IngestReport(failed=[f"{name}: {err}"])
+    if report.indexed:
+        return Upload(name, "added", stored, report.chunks, warnings=report.warnings)
+    discard(stored)
+    if report.failed:
+        return Upload(name, "failed", reasons=report.failed, warnings=report.warnings)
+    return Upload(name, "skipped", reasons=[f"{name}: already in the index (same content)"], warnings=report.warnings)
