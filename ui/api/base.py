@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import anyio
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -87,6 +88,8 @@ class Api:
                 return await endpoint(request)
             except ApiError as err:
                 return error(err.status, err.message, err.kind)
+            except HTTPException as err:  # Starlette's refusal of a malformed body, e.g. a bad multipart form
+                return error(err.status_code, str(err.detail), "invalid_request_error")
             except IndexBusyError as err:
                 return error(503, str(err), "server_error", {"Retry-After": "1"})
             except Exception:  # the API boundary: the trace goes to the server log, never to the caller

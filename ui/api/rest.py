@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -86,8 +86,8 @@ def routes(api: Api) -> list[Route]:
             file = form.get("file")
             if not isinstance(file, UploadFile):
                 raise ApiError(400, "Send the page as a multipart/form-data file field named 'file'.")
-            try:
-                meta = page_meta(*(field(form, name) for name in ("paper", "date", "page")))
+            try:  # one file at most, and it is 'file': the other fields are text
+                meta = page_meta(*(form.get(name) for name in ("paper", "date", "page")))
             except UploadError as err:
                 raise ApiError(400, str(err)) from err
             with tempfile.TemporaryDirectory() as folder:
@@ -105,14 +105,6 @@ def routes(api: Api) -> list[Route]:
 
     return [api.route("/api/ask", ask, ["POST"]), api.route("/api/pages", pages, ["GET"]),
             api.route("/api/pages", upload, ["POST"]), api.route("/api/pages/{page_id}", delete, ["DELETE"])]
-
-
-def field(form: FormData, name: str) -> str | None:
-    """A text field of the form; a file sent in its place is refused."""
-    value = form.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ApiError(400, f"The form field {name!r} must be text, not a file.")
-    return value
 
 
 class TooLarge(ApiError):
