@@ -51,7 +51,8 @@ class Config:
     """Paper codes used in file names, e.g. ``rmrb`` → 人民日报."""
     show_progress: bool = True
     serve_concurrency: int = 4
-    """How many chat requests the web UI answers at once (Gradio queue); uploads run one at a time."""
+    """How many chat requests the web UI answers at once (Gradio queue), and the HTTP API beside it (its own
+    count); uploads run one at a time in each."""
     serve_threads: int = 200
     """Worker threads of the web server for its plain (non-queued) requests, e.g. many clients connecting at once."""
     reload_interval: float = 1.0

@@ -13,11 +13,12 @@ non-streamed one, in pieces.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -85,10 +86,10 @@ def conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
 
 def appendix(answer: Answer) -> str:
     """What follows the answer text in a message: the sources as the CLI prints them, then any notes."""
-    lines = format_sources(answer)
     notes = [f"note: removed as unsupported by the sources: {s}" for s in answer.unsupported]
     notes += [f"note: {answer.notice}"] if answer.notice else []
-    return "\n".join(["", *lines, *([""] + notes if notes else [])]) if lines or notes else ""
+    lines = format_sources(answer) + (["", *notes] if notes else [])
+    return "\n" + "\n".join(lines) if lines else ""
 
 
 def citations(answer: Answer) -> list[dict[str, Any]]:
@@ -112,11 +113,11 @@ def routes(api: Api) -> list[Route]:
         question, history = conversation(req.messages)
         options = {"history": history, **question_filters(req.papers, req.date_from, req.date_to)}
         reply_id = f"chatcmpl-{uuid.uuid4().hex}"
-        answer = api.answer(rag.ask, question, **options)
+        ask = functools.partial(api.answer, rag.ask, question, **options)
         if req.stream:
-            return StreamingResponse(sse(answer, reply_id), media_type="text/event-stream",
+            return StreamingResponse(sse(ask, reply_id), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        answer = await answer
+        answer = await ask()
         message = {"role": "assistant", "content": answer.answer + appendix(answer)}
         return JSONResponse(envelope("chat.completion", reply_id,
                                      {"index": 0, "message": message, "finish_reason": "stop"},
@@ -125,7 +126,7 @@ def routes(api: Api) -> list[Route]:
     return [api.route("/v1/models", models, ["GET"]), api.route("/v1/chat/completions", completions, ["POST"])]
 
 
-async def sse(answer: Awaitable[Answer], reply_id: str) -> AsyncIterator[str]:
+async def sse(ask: Callable[[], Awaitable[Answer]], reply_id: str) -> AsyncIterator[str]:
     """``chat.completion.chunk`` events: the role at once; the answer, then its sources, once it is checked; a
     last chunk with ``citations``; ``[DONE]``."""
     def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -135,7 +136,7 @@ async def sse(answer: Awaitable[Answer], reply_id: str) -> AsyncIterator[str]:
 
     yield event({"role": "assistant", "content": ""})
     try:
-        done = await answer
+        done = await ask()
     except Exception:  # headers are sent: the failure goes in the stream, as OpenAI's servers do
         log.exception("streamed answer failed")
         failure = {"message": "The server failed on this request; the reason is in its log.", "type": "server_error"}
