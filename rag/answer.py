@@ -74,7 +74,7 @@ def cosine(vector: np.ndarray | None, query: np.ndarray) -> float:
 
 
 def semantic_scores(pool: list[Candidate], query: np.ndarray, embedder: Embedder) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine of each candidate (alone and with its neighbours) to the query, from the pooled sentence vectors
+    """Cosine of each candidate (alone and with its neighbours) to the query, from the sentence vectors
     stored at ingest; candidates of an index without them are encoded now."""
     sem = np.array([cosine(c.vector, query) for c in pool])
     context = np.array([cosine(c.context_vector, query) for c in pool])

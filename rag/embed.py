@@ -54,46 +54,33 @@ class Embedder:
         show = self.config.show_progress if progress is None else progress
         return self._encode(texts, self._prompt("passage"), progress=show)
 
-    def encode_chunks(self, texts: list[str], spans: list[list[tuple[int, int]]],
+    def encode_chunks(self, texts: list[str], sentences: list[list[str]],
                       progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Passage vectors of ``texts`` and, from the same forward pass, the summed token vectors of each
-        character span of each text (its sentences): answer sentences then need no encoding at query time.
+        """Passage vectors of chunk ``texts`` and of each chunk's page sentences, each sentence encoded alone
+        (once, however many chunks share it): answer sentences then need no encoding at query time. A sentence
+        pooled from its chunk's token vectors instead ranks far worse (top-1 0.55 vs 0.76 on held-out DRCD),
+        its chunk's context drowning it.
 
-        Encoded batch by batch (longest first, as sentence-transformers would), with a bar over chunks when
-        ``Config.show_progress`` and ``progress(done, total)`` after each batch."""
-        if not texts:
-            return np.zeros((0, self.dim), np.float32), []
+        Encoded batch by batch (longest first, so a batch pads little), with a bar when ``Config.show_progress`` and ``progress(done, total)`` after each
+        batch."""
+        unique = list(dict.fromkeys(t for chunk in sentences for t in chunk))
+        work = texts + unique
+        out = np.zeros((len(work), self.dim), np.float32)
         prompt = self._prompt("passage")
-        vectors = np.zeros((len(texts), self.dim), np.float32)
-        sums: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         step = self.config.batch_size
-        with tqdm(total=len(texts), desc="embedding", unit="chunk",
-                  disable=not self.config.show_progress or len(texts) <= step) as bar:
-            for start in range(0, len(order), step):
+        with tqdm(total=len(work), desc="embedding", unit="text",
+                  disable=not self.config.show_progress or len(work) <= step) as bar:
+            order = sorted(range(len(work)), key=lambda i: -len(work[i]))
+            for start in range(0, len(work), step):
                 batch = order[start : start + step]
-                outputs = self.model.encode([texts[i] for i in batch], prompt=prompt, batch_size=step,
-                                            output_value=None, show_progress_bar=False)
-                for i, out in zip(batch, outputs):
-                    vectors[i] = out["sentence_embedding"].float().cpu().numpy()
-                    sums[i] = self._span_sums(prompt, texts[i], spans[i], out["token_embeddings"].float().cpu().numpy())
+                out[batch] = self._encode([work[i] for i in batch], prompt, progress=False)
                 bar.update(len(batch))
                 if progress:
-                    progress(start + len(batch), len(texts))
-        return vectors, sums
-
-    def _span_sums(self, prompt: str, text: str, spans: list[tuple[int, int]], tokens: np.ndarray) -> np.ndarray:
-        """Sum of the token vectors overlapping each span (zeros for a span cut off by truncation)."""
-        encoded = self.model.tokenizer(prompt + text, return_offsets_mapping=True, truncation=True,
-                                       max_length=self.model.max_seq_length)
-        offsets = np.array(encoded["offset_mapping"]).reshape(-1, 2)
-        tokens = tokens[: len(offsets)]
-        real = offsets[:, 1] > offsets[:, 0]
-        out = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
-        for i, (start, end) in enumerate(spans):
-            mask = real & (offsets[:, 0] < end + len(prompt)) & (offsets[:, 1] > start + len(prompt))
-            out[i] = tokens[mask].sum(axis=0)
-        return out
+                    progress(start + len(batch), len(work))
+        row = {t: len(texts) + i for i, t in enumerate(unique)}
+        vectors = [out[[row[t] for t in chunk]].astype(np.float16) if chunk else np.zeros((0, self.dim), np.float16)
+                   for chunk in sentences]
+        return out[: len(texts)], vectors
 
     def encode_sentences(self, texts: list[str]) -> np.ndarray:
         """Passage vectors of answer sentences, remembered across questions (LRU of ``SENTENCE_CACHE``)."""

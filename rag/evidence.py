@@ -1,9 +1,9 @@
-"""Candidate answer sentences: whole sentences of the page around each hit, with their pooled vectors.
+"""Candidate answer sentences: whole sentences of the page around each hit, with their stored vectors.
 
 A chunk boundary may cut a sentence; candidates are the page's own sentences (``page_sentences``), so a
 sentence cut by a chunk is whole again, and the sentences just before and after a hit are candidates too.
-At ingest every chunk stores the summed token vectors of the page sentences it overlaps, clipped to the chunk
-(``chunk_sentences``); a cut sentence's vector is the sum over the chunks that hold its parts.
+At ingest every chunk stores the vectors of the whole page sentences it overlaps (``chunk_sentences``), each
+sentence encoded alone, so ranking candidates costs no encoding.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ class Candidate:
     inside: bool
     """Whether the sentence overlaps the hit's chunk (else it is a neighbour across the chunk edge)."""
     vector: np.ndarray | None = None
-    """Pooled sentence vector (unnormalised), ``None`` when the index has none stored."""
+    """The sentence's stored vector, ``None`` when the index has none."""
     context_vector: np.ndarray | None = None
-    """Pooled vector of the sentence with its neighbours."""
+    """Sum of the vectors of the sentence and its neighbours."""
 
 
 @lru_cache(maxsize=4096)
@@ -77,15 +77,15 @@ def near_text(index: Index, chunk: Chunk) -> str:
 
 
 def sentence_vectors(index: Index, chunks: list[Chunk], page_text: str) -> dict[int, np.ndarray]:
-    """Pooled vectors of the page sentences that ``chunks`` cover (sums over every chunk holding a part)."""
+    """Stored vectors of the page sentences that ``chunks`` overlap, by sentence number."""
     out: dict[int, np.ndarray] = {}
     for chunk in chunks:
-        sums = index.sentence_sums(chunk.chunk_id)
+        stored = index.sentence_vectors(chunk.chunk_id)
         spans = chunk_sentences(page_text, chunk)
-        if sums is None or len(sums) != len(spans):
+        if stored is None or len(stored) != len(spans):
             continue
-        for (i, _, _), row in zip(spans, sums):
-            out[i] = out[i] + row if i in out else row.copy()
+        for (i, _, _), row in zip(spans, stored):
+            out.setdefault(i, row.astype(np.float32))
     return out
 
 

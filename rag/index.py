@@ -4,7 +4,7 @@ On disk an index folder holds numbered versions and a ``CURRENT`` file naming th
 (see ``rag.versions``)::
 
     index/CURRENT          "v000007"
-    index/v000007/         manifest.json documents.jsonl chunks.jsonl vectors.faiss lexical* sentences.npz
+    index/v000007/         manifest.json documents.jsonl chunks.jsonl vectors.faiss lexical* sentence_vectors.npz
 
 ``save`` writes a new version into a temporary folder, records every file's size and SHA-256
 in the manifest, syncs it, renames it into place and then atomically replaces ``CURRENT``; a
@@ -39,9 +39,11 @@ from rag.versions import (CURRENT, IndexLoadError, VersionGone, create_lease, fs
 FORMAT = 2
 READABLE = (1, 2)
 """Format 1 (before jump links and reprint groups) still loads; saving writes format 2."""
-SENTENCES = "page_sentences.npz"
-"""Optional: per chunk, the pooled vectors of the page sentences it overlaps (``rag.evidence``); indexes saved
-before it (or with the older per-chunk layout, ``sentences.npz``) still load and encode candidates at query time."""
+SENTENCES = "sentence_vectors.npz"
+"""Optional: per chunk, the vectors (float16) of the page sentences it overlaps, each encoded alone
+(``rag.evidence``). Indexes saved before it (whose ``page_sentences.npz`` or ``sentences.npz`` held vectors pooled
+from the chunk, a weaker signal the answer model was not fitted on) still load and encode candidates at query
+time."""
 FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "lexical.npz", "lexical_vocab.json")
 DATA = tuple(n for n in (*FILES, SENTENCES) if n != "manifest.json")
 """The files a manifest describes (size and SHA-256)."""
@@ -61,7 +63,7 @@ class Index:
         self.vectors = faiss.IndexFlatIP(dim)
         self.lexical = BM25.empty()
         self.sentences: list[np.ndarray | None] = []
-        """Per chunk, the summed token vectors of its sentences (``rag.embed.Embedder.encode_chunks``)."""
+        """Per chunk, the vectors of its page sentences (``rag.embed.Embedder.encode_chunks``)."""
         self.version: str | None = None
         self._jumps: dict[str, list[Chunk]] | None = None
 
@@ -80,11 +82,11 @@ class Index:
         return other
 
     def add(self, documents: list[Document], chunks: list[Chunk], vectors: np.ndarray,
-            sentence_sums: list[np.ndarray] | None = None) -> None:
+            sentence_vectors: list[np.ndarray] | None = None) -> None:
         """Append documents and their chunks (renumbered to continue from ``len(self)``)."""
-        if len(chunks) != len(vectors) or sentence_sums is not None and len(sentence_sums) != len(chunks):
+        if len(chunks) != len(vectors) or sentence_vectors is not None and len(sentence_vectors) != len(chunks):
             raise ValueError("one vector (and one sentence array) per chunk")
-        self.sentences.extend(sentence_sums if sentence_sums is not None else [None] * len(chunks))
+        self.sentences.extend(sentence_vectors if sentence_vectors is not None else [None] * len(chunks))
         for doc in documents:
             self.documents[doc.doc_id] = doc
         for i, chunk in enumerate(chunks, len(self.chunks)):
@@ -117,8 +119,8 @@ class Index:
         """How many chunks each document has."""
         return Counter(c.doc_id for c in self.chunks)
 
-    def sentence_sums(self, chunk_id: int) -> np.ndarray | None:
-        """The stored sentence vectors (unnormalised sums) of a chunk, if its index has them."""
+    def sentence_vectors(self, chunk_id: int) -> np.ndarray | None:
+        """The stored vectors of a chunk's page sentences, if its index has them."""
         return self.sentences[chunk_id] if chunk_id < len(self.sentences) else None
 
     def touch(self) -> None:
@@ -263,13 +265,13 @@ class Index:
 
 
 def _save_sentences(path: Path, sentences: list[np.ndarray | None], dim: int) -> None:
-    """Chunk i's sentence rows are ``sums[offsets[i]:offsets[i + 1]]``; a chunk without them has ``-1`` counts."""
+    """Chunk i's sentence rows are ``vectors[offsets[i]:offsets[i + 1]]``; a chunk without them has ``-1`` counts."""
     counts = np.array([-1 if s is None else len(s) for s in sentences], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(np.maximum(counts, 0))])
     rows = [s for s in sentences if s is not None and len(s)]
-    sums = np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
+    vectors = np.concatenate(rows).astype(np.float16) if rows else np.zeros((0, dim), np.float16)
     with path.open("wb") as f:
-        np.savez(f, counts=counts, offsets=offsets, sums=sums)
+        np.savez(f, counts=counts, offsets=offsets, vectors=vectors)
 
 
 def _load_sentences(path: Path, n_chunks: int, dim: int) -> list[np.ndarray | None]:
@@ -278,12 +280,12 @@ def _load_sentences(path: Path, n_chunks: int, dim: int) -> list[np.ndarray | No
         return [None] * n_chunks
     try:
         with np.load(path, allow_pickle=False) as z:
-            counts, offsets, sums = z["counts"], z["offsets"], z["sums"]
+            counts, offsets, vectors = z["counts"], z["offsets"], z["vectors"]
     except (OSError, ValueError, KeyError) as err:
         raise IndexLoadError(f"{path}: unreadable ({err})") from err
-    if len(counts) != n_chunks or sums.shape[1:] != (dim,) or offsets[-1] != len(sums):
+    if len(counts) != n_chunks or vectors.shape[1:] != (dim,) or offsets[-1] != len(vectors):
         raise IndexLoadError(f"{path}: does not match the chunks; rebuild the index")
-    return [None if c < 0 else sums[offsets[i] : offsets[i + 1]] for i, c in enumerate(counts)]
+    return [None if c < 0 else vectors[offsets[i] : offsets[i + 1]] for i, c in enumerate(counts)]
 
 
 def _verify(folder: Path, manifest: dict) -> None:

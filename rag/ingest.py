@@ -25,7 +25,7 @@ from rag.index import Index
 from rag.jumps import link_jumps
 from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
 from rag.reprints import find_reprints
-from rag.evidence import chunk_sentences
+from rag.evidence import chunk_sentences, page_sentences
 from rag.split import split_document
 from rag.types import Chunk, Document
 
@@ -134,22 +134,21 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
             report.indexed.append(doc.source)
     if not chunks and not stale:
         return report
-    vectors, sentence_sums = embedder.encode_chunks([c.embed_text() for c in chunks],
-                                                    [embedded_sentences(c, docs[c.doc_id].text) for c in chunks],
-                                                    progress=progress)
+    vectors, sentence_vectors = embedder.encode_chunks([c.embed_text() for c in chunks],
+                                                       [embedded_sentences(c, docs[c.doc_id].text) for c in chunks],
+                                                       progress=progress)
     removed = index.remove(stale)
-    index.add(list(docs.values()), chunks, vectors, sentence_sums)
+    index.add(list(docs.values()), chunks, vectors, sentence_vectors)
     link(index, config)
     report.chunks = len(chunks)
     report.removed = [d.source for d in removed]
     return report
 
 
-def embedded_sentences(chunk: Chunk, page_text: str) -> list[tuple[int, int]]:
-    """Spans of the page sentences the chunk overlaps (``rag.evidence.chunk_sentences``), as offsets into its
-    embedded text (headline first)."""
-    shift = len(chunk.embed_text()) - len(chunk.text) - chunk.start
-    return [(s + shift, e + shift) for _, s, e in chunk_sentences(page_text, chunk)]
+def embedded_sentences(chunk: Chunk, page_text: str) -> list[str]:
+    """The whole page sentences the chunk overlaps (``rag.evidence.chunk_sentences``), each to be encoded alone."""
+    spans = page_sentences(page_text)
+    return [page_text[spans[i][0] : spans[i][1]] for i, _, _ in chunk_sentences(page_text, chunk)]
 
 
 def remove(index: Index, key: str, config: Config) -> list[Document]:

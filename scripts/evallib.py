@@ -23,7 +23,7 @@ from rag.types import PageMeta
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 CACHE_DIR = ROOT / "embeddings" / "cache"
 KS = (1, 5, 10)
-INDEX_LAYOUT = 2
+INDEX_LAYOUT = 3
 """Bumped when the cached eval indexes must be rebuilt (page-sentence vectors)."""
 
 
@@ -210,8 +210,8 @@ def passage_index(passages: list[Passage], embedder: Embedder, config: Config, t
             chunks.append(chunk)
         docs.append(doc)
     texts = {d.doc_id: d.text for d in docs}
-    vectors, sums = embedder.encode_chunks([c.embed_text() for c in chunks],
-                                           [embedded_sentences(c, texts[c.doc_id]) for c in chunks], progress=True)
-    index.add(docs, chunks, vectors, sums)
+    vectors, sentences = embedder.encode_chunks([c.embed_text() for c in chunks],
+                                                [embedded_sentences(c, texts[c.doc_id]) for c in chunks])
+    index.add(docs, chunks, vectors, sentences)
     index.save(where)
     return index
