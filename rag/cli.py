@@ -239,7 +239,8 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         print("error: --auth must be USER:PASS", file=sys.stderr)
         return 2
     rag = PaperTrail.open(config)
-    from ui.app import launch  # Gradio loads only for this command, once the index is known to be there
+    # Gradio loads only for this command, once the index is known to be there.
+    from ui.app import launch
 
     try:
         launch(rag, args.host, args.port, (user, password) if args.auth else None)

@@ -24,7 +24,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 def papertrail(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([str(PAPERTRAIL), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([str(PAPERTRAIL), *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -97,7 +97,8 @@ def test_ask_list_and_remove_load_neither_gradio_nor_torch(sample_rag, tmp_path)
         heavy = ["gradio", "torch", "sentence_transformers", "transformers", "openai", "langchain_text_splitters"]
         print(json.dumps({{"codes": codes, "loaded": [m for m in heavy if m in sys.modules]}}))
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         check=False)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert "149.02" in lines[0] and "removed  000_e94829f5f5b76ea6.txt" in out.stdout
