@@ -12,10 +12,10 @@ Q ?= 北京技术合同成交额增长了多少？
 	touch $@
 
 serve: .venv/installed
-	$(PY) -m rag serve
+	.venv/bin/papertrail serve
 
 ask: .venv/installed
-	$(PY) -m rag ask "$(Q)"
+	.venv/bin/papertrail ask "$(Q)"
 
 test: .venv/installed
 	$(PY) -m pytest

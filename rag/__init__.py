@@ -1,7 +1,7 @@
 """PaperTrail: cited question answering over Chinese newspaper pages.
 
 >>> import rag
->>> pt = rag.open_index()            # loads embeddings/index, building it from the sample pages if needed
+>>> pt = rag.open_index()            # the default index (see rag.config.data_home), built from the samples if missing
 >>> pt.ask("北京技术合同成交额增长了多少？").to_dict()
 """
 

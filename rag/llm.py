@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Iterator
-from typing import Any, TypeVar
-
-import openai
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rag.config import Config
 
+if TYPE_CHECKING:
+    import openai
+
 T = TypeVar("T")
 Messages = list[dict[str, str]]
-RETRYABLE = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError, openai.ConflictError)
 
 
 class LLMError(Exception):
@@ -20,10 +20,18 @@ class LLMError(Exception):
 
 
 class ChatClient:
-    """Sends chat messages to ``config.llm_base_url``; every call ends within ``config.llm_timeout`` seconds."""
+    """Sends chat messages to ``config.llm_base_url``; every call ends within ``config.llm_timeout`` seconds.
+
+    ``openai`` is imported here, when an endpoint is configured, not when ``rag`` is (half a second of a cold start).
+    """
 
     def __init__(self, config: Config) -> None:
+        import openai
+
         self.config = config
+        self.openai = openai
+        self.retryable = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError,
+                          openai.ConflictError)
         self.client = openai.OpenAI(base_url=config.llm_base_url, api_key=config.llm_api_key or "no-key",
                                     timeout=config.llm_timeout, max_retries=0)
 
@@ -45,8 +53,8 @@ class ChatClient:
                     delta = chunk.choices[0].delta.content if chunk.choices else None
                     if delta:
                         yield delta
-            except openai.OpenAIError as err:
-                raise LLMError(describe(err, self.config)) from err
+            except self.openai.OpenAIError as err:
+                raise LLMError(self.describe(err)) from err
 
     def _create(self, messages: Messages, timeout: float, stream: bool) -> Any:
         return self.client.chat.completions.create(
@@ -59,25 +67,25 @@ class ChatClient:
         while True:
             try:
                 return call(max(deadline - time.monotonic(), 0.001))
-            except RETRYABLE as err:
+            except self.retryable as err:
                 pause = self.config.llm_backoff * 2**attempt
                 if attempt == self.config.llm_retries or time.monotonic() + pause >= deadline:
-                    raise LLMError(describe(err, self.config)) from err
+                    raise LLMError(self.describe(err)) from err
                 time.sleep(pause)
                 attempt += 1
-            except openai.OpenAIError as err:
-                raise LLMError(describe(err, self.config)) from err
+            except self.openai.OpenAIError as err:
+                raise LLMError(self.describe(err)) from err
 
-
-def describe(err: openai.OpenAIError, config: Config) -> str:
-    """One line saying what went wrong with the endpoint."""
-    if isinstance(err, openai.APITimeoutError):
-        return f"the LLM at {config.llm_base_url} did not answer within {config.llm_timeout:g}s"
-    if isinstance(err, openai.APIConnectionError):
-        return f"cannot reach the LLM at {config.llm_base_url}"
-    if isinstance(err, openai.APIStatusError):
-        return f"the LLM at {config.llm_base_url} answered HTTP {err.status_code}"
-    return f"the LLM failed: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+    def describe(self, err: openai.OpenAIError) -> str:
+        """One line saying what went wrong with the endpoint."""
+        openai, config = self.openai, self.config
+        if isinstance(err, openai.APITimeoutError):
+            return f"the LLM at {config.llm_base_url} did not answer within {config.llm_timeout:g}s"
+        if isinstance(err, openai.APIConnectionError):
+            return f"cannot reach the LLM at {config.llm_base_url}"
+        if isinstance(err, openai.APIStatusError):
+            return f"the LLM at {config.llm_base_url} answered HTTP {err.status_code}"
+        return f"the LLM failed: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
 
 
 def relay(deltas: Iterator[str], withhold: str) -> Generator[str, None, str]:

@@ -81,10 +81,16 @@ class PaperTrail:
 
     @classmethod
     def open(cls, config: Config | None = None, build_from: Iterable[Path] | None = None) -> PaperTrail:
-        """Load ``config.index_dir``; if it does not exist, build it from ``build_from`` (default: the sample pages)."""
+        """Load ``config.index_dir`` with the model it was built with; if it does not exist, build it from
+        ``build_from``. Without ``build_from`` only the default index is built (from the sample pages): any other
+        missing folder is an ``IndexLoadError``, so a mistyped path never quietly becomes a new index."""
         config = config or Config()
         if Index.exists(config.index_dir):
-            return cls(Index.load(config.index_dir), config)
+            index = Index.load(config.index_dir)
+            return cls(index, config.with_(model=index.model) if index.model != config.model else config)
+        if build_from is None and not config.default_index:
+            raise IndexLoadError(f"{config.index_dir}: no index here (create one with `papertrail ingest PAGES... "
+                                 f"--index {config.index_dir}`)")
         rag = cls.create(config)
         rag.ingest(list(build_from) if build_from is not None else [config.sample_dir])
         return rag

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING
 
 from rag.articles import split_articles
 from rag.config import Config
 from rag.types import Chunk, Document
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;…]*[”’」』）)]*")
 SEPARATORS = ["\n\n", "\n", r"[。！？!?][”’」』）)]*", r"[；;…]+", r"[，,、：:]", " ", ""]
@@ -25,7 +27,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def make_splitter(config: Config) -> RecursiveCharacterTextSplitter:
-    """A splitter that prefers paragraph, then sentence, then clause boundaries."""
+    """A splitter that prefers paragraph, then sentence, then clause boundaries (imported here: ingest only)."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     return RecursiveCharacterTextSplitter(
         separators=SEPARATORS,
         is_separator_regex=True,

@@ -1,19 +1,108 @@
+import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
-from rag.cli import format_answer, main, read_questions
+from rag.cli import build_parser, format_answer, main, read_questions
 from rag.config import ROOT, Config
 from rag.pipeline import PaperTrail
 
 PAGE = "梵净山茶园喜迎春茶开采\n\n本报讯 今年首批春茶的收购价格为每斤一百八十元。\n"
+PAPERTRAIL = Path(sys.executable).with_name("papertrail")
+"""The console command the package installs beside this Python."""
+QUESTION = "青藏铁路电气化外电配套工程总投资多少亿元？"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def papertrail(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([str(PAPERTRAIL), *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def test_every_argument_has_help_and_llm_flags_only_where_they_apply():
+    commands = subcommands()
+    assert set(commands) == {"ingest", "ask", "batch", "serve", "list", "remove"}
+    for name, sub in commands.items():
+        assert all(action.help for action in sub._actions), name
+        flags = {flag for action in sub._actions for flag in action.option_strings}
+        assert ("--llm-base-url" in flags) == (name in {"ask", "batch", "serve"}), name
+        assert ("--model" in flags) == (name == "ingest"), name
+        assert "--index" in flags
+    ask = {flag for action in commands["ask"]._actions for flag in action.option_strings}
+    assert {"--paper", "--from", "--to"} <= ask
+
+
+def test_console_command_runs_the_cli():
+    out = papertrail("--help")
+    assert out.returncode == 0 and out.stdout.startswith("usage: papertrail")
+    assert all(name in out.stdout for name in ("ingest", "ask", "batch", "serve", "list", "remove"))
+
+
+def test_ask_filters_by_paper_and_date(sample_rag, capsys):
+    index = str(sample_rag.config.index_dir)
+    assert main(["ask", QUESTION, "--index", index, "--json", "--paper", "拉萨日报",
+                 "--from", "2026-04-03", "--to", "20260403"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert "149.02" in found["answer"] and found["citations"][0]["paper"] == "拉萨日报"
+    assert main(["ask", QUESTION, "--index", index, "--json", "--paper", "铜仁日报"]) == 0
+    other_paper = json.loads(capsys.readouterr().out)
+    assert other_paper["abstained"] and not other_paper["citations"] and "铜仁日报" in other_paper["answer"]
+    assert main(["ask", QUESTION, "--index", index, "--json", "--from", "2026-04-04"]) == 0
+    assert json.loads(capsys.readouterr().out)["abstained"]
+
+
+def test_bad_dates_are_clear_errors(sample_rag, capsys):
+    index = str(sample_rag.config.index_dir)
+    with pytest.raises(SystemExit) as exit_:
+        main(["ask", QUESTION, "--index", index, "--from", "April"])
+    assert exit_.value.code == 2 and "'April' is not a date" in capsys.readouterr().err
+    assert main(["ask", QUESTION, "--index", index, "--from", "2026-04-05", "--to", "2026-04-01"]) == 2
+    assert capsys.readouterr().err == "error: --from 2026-04-05 is after --to 2026-04-01\n"
+
+
+def test_a_missing_explicit_index_is_an_error_not_a_new_index(tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text(QUESTION + "\n", encoding="utf-8")
+    typo = tmp_path / "indx"
+    for args in (["ask", QUESTION], ["batch", str(questions)], ["serve", "--port", "1"], ["list"], ["remove", "x"]):
+        out = papertrail(*args, "--index", str(typo))
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stderr.count("\n") == 1 and str(typo) in out.stderr and "no index here" in out.stderr, args
+        assert out.stdout == "" and not typo.exists(), args
+
+
+def test_ask_list_and_remove_load_neither_gradio_nor_torch(sample_rag, tmp_path):
+    """A cold ``ask`` encodes the question in NumPy (``rag.bert``); ``list`` and ``remove`` embed nothing."""
+    copy = tmp_path / "index"
+    shutil.copytree(sample_rag.config.index_dir, copy)
+    script = textwrap.dedent(f"""
+        import json, sys
+        from rag.cli import main
+        codes = [main(["ask", {QUESTION!r}, "--index", {str(copy)!r}]),
+                 main(["list", "--index", {str(copy)!r}]),
+                 main(["remove", "000_e94829f5f5b76ea6.txt", "--index", {str(copy)!r}])]
+        heavy = ["gradio", "torch", "sentence_transformers", "transformers", "openai", "langchain_text_splitters"]
+        print(json.dumps({{"codes": codes, "loaded": [m for m in heavy if m in sys.modules]}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "149.02" in lines[0] and "removed  000_e94829f5f5b76ea6.txt" in out.stdout
+    assert json.loads(lines[-1]) == {"codes": [0, 0, 0], "loaded": []}
 
 
 def test_read_questions_from_jsonl_and_text(tmp_path):
@@ -59,7 +148,7 @@ def test_bad_index_gives_clear_error(tmp_path):
     assert str(broken) in out.stderr and "Traceback" not in out.stderr
 
 
-def test_list_escapes_newlines_and_tabs_in_file_names(tmp_path, embedder, capsys):
+def test_list_has_a_header_and_escapes_newlines_and_tabs_in_file_names(tmp_path, embedder, capsys):
     pages = tmp_path / "pages"
     pages.mkdir()
     (pages / "a\nb\tc\\d.txt").write_text(PAGE, encoding="utf-8")
@@ -67,7 +156,8 @@ def test_list_escapes_newlines_and_tabs_in_file_names(tmp_path, embedder, capsys
     index = tmp_path / "index"
     PaperTrail.create(Config(index_dir=index, show_progress=False), embedder).ingest([pages])
     assert main(["list", "--index", str(index)]) == 0
-    rows = capsys.readouterr().out.splitlines()
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split("\t") == ["doc_id", "source", "paper", "date", "page", "chunks"]
     assert len(rows) == 2 and all(len(r.split("\t")) == 6 for r in rows)
     assert any(r.split("\t")[1] == "a\\nb\\tc\\\\d.txt" for r in rows)
 

@@ -234,7 +234,7 @@ def test_cli_ingest_after_current_vanished_keeps_the_saved_pages_or_stops(tmp_pa
     (index / "CURRENT").unlink()
     version = index / after.version
     (version / "vectors.faiss").write_bytes(b"\0" * (version / "vectors.faiss").stat().st_size)
-    refused = cli("ingest", "--index", str(index), str(ROOT / "data" / "sample"))
+    refused = cli("ingest", "--index", str(index), str(Config().sample_dir))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "no saved version is complete" in refused.stderr and "restore the folder from a backup" in refused.stderr
     assert sorted(p.name for p in index.iterdir() if p.name.startswith("v")) == [after.version]

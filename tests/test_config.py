@@ -1,0 +1,41 @@
+"""Where models, the default index and the sample pages live."""
+
+import json
+import os
+import subprocess
+import sys
+
+from rag.config import HOME_ENV, ROOT, Config, data_home, source_checkout
+
+
+def config_paths(**env: str) -> dict:
+    """``Config()``'s folders in a fresh process with ``env`` (``PAPERTRAIL_HOME`` unset unless given)."""
+    script = ("import json; from rag.config import Config; c = Config(); "
+              "print(json.dumps({'models': str(c.models_dir), 'index': str(c.index_dir), 'default': c.default_index}))")
+    base = {k: v for k, v in os.environ.items() if k != HOME_ENV}
+    out = subprocess.run([sys.executable, "-c", script], env=base | env, capture_output=True, text=True, timeout=60,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+def test_a_checkout_keeps_its_data_in_embeddings(monkeypatch):
+    monkeypatch.delenv(HOME_ENV, raising=False)
+    assert source_checkout() and data_home() == ROOT / "embeddings"
+    assert config_paths() == {"models": str(ROOT / "embeddings" / "models"),
+                              "index": str(ROOT / "embeddings" / "index"), "default": True}
+
+
+def test_papertrail_home_holds_models_and_the_default_index(tmp_path):
+    assert config_paths(PAPERTRAIL_HOME=str(tmp_path)) == {"models": str(tmp_path / "models"),
+                                                           "index": str(tmp_path / "index"), "default": True}
+
+
+def test_only_the_default_index_counts_as_default(tmp_path):
+    assert not Config(index_dir=tmp_path / "index").default_index
+    assert Config(index_dir=Config().index_dir).default_index
+
+
+def test_sample_pages_are_package_data():
+    sample = Config().sample_dir
+    assert sample.parent == ROOT / "rag" and (sample / "metadata.json").is_file()
+    assert len(list(sample.glob("*.txt"))) == 5
