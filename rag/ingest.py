@@ -89,7 +89,7 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
            progress: Callable[[int, int], None] | None = None) -> IngestReport:
     """Add every readable page under ``paths`` to ``index``; bad files are reported, never fatal.
 
-    ``progress(done, total)`` is called as chunks are embedded."""
+    ``progress(done, total)`` is called as passages and their sentences are embedded."""
     report = IngestReport()
     by_path: dict[str, list[str]] = defaultdict(list)
     for doc in index.documents.values():

@@ -107,7 +107,7 @@ class PaperTrail:
         """Add pages (files or folders) and save the index (one writer at a time: ``IndexBusyError``).
 
         The new version is built on a copy, so questions keep being answered from the current one, and swapped
-        in when saved. ``progress(done, total)`` follows the embedding, chunk by chunk.
+        in when saved. ``progress(done, total)`` follows the embedding of the passages and their sentences.
         """
         with self._writer, write_lock(self.config.index_dir) if save else nullcontext():
             work = (self._reload_if_stale() if save else self.index).copy()

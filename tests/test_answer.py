@@ -35,8 +35,6 @@ def test_a_figure_for_another_city_is_refused(sample_rag):
     assert sample_rag.ask("上海2025年技术合同成交额是多少？").abstained
 
 
-@pytest.mark.xfail(strict=True, reason="known miss: the right sentence is found but the answer model's confidence "
-                   "(0.48) sits under the Chinese operating point (0.52) for this short question (issue 9 note)")
 def test_a_short_question_with_its_figure_on_the_page_is_answered(sample_rag):
     answer = sample_rag.ask("1月份社会融资规模增量是多少？")
     assert not answer.abstained and "7.06万亿" in answer.answer

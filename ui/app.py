@@ -91,7 +91,7 @@ class ChatApp:
             name = Path(file).name
             progress((i, len(files)), desc=f"Reading {name}")
             embedding = lambda done, total, name=name: progress(  # noqa: E731
-                (done, total), desc=f"Embedding {name} ({done}/{total} passages)")
+                (done, total), desc=f"Embedding {name} ({done}/{total} passages and sentences)")
             done = add_upload(self.rag, Path(file), name, meta, embedding)
             if done.stored:
                 lines.append(f"- **added** {text(name)} → {text(done.stored.name)} ({done.chunks} passages), "
