@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -35,17 +36,20 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, lexical_weight: float) -> np.nd
     return ((1 - lexical_weight) * minmax(dense) + lexical_weight * minmax(lexical)).astype(np.float32)
 
 
-def bigrams(text: str) -> set[str]:
+@lru_cache(maxsize=16_384)
+def bigrams(text: str) -> frozenset[str]:
+    """Character bigrams of a chunk's text, spaces dropped (remembered: the same chunks come back question after
+    question)."""
     text = re.sub(r"\s+", "", text)
-    return {text[i : i + 2] for i in range(len(text) - 1)}
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
-def containment(a: set[str], b: set[str]) -> float:
+def containment(a: frozenset[str], b: frozenset[str]) -> float:
     """Share of the smaller set found in the other."""
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
-def same_story(a: Chunk, b: Chunk, grams_a: set[str], grams_b: set[str], threshold: float) -> bool:
+def same_story(a: Chunk, b: Chunk, grams_a: frozenset[str], grams_b: frozenset[str], threshold: float) -> bool:
     """Near-equal text, within one ingest-time reprint group when both chunks have one (``rag.reprints``).
 
     The group alone is not enough: chunk boundaries differ between reprints, and folding a chunk that only
@@ -58,7 +62,7 @@ def same_story(a: Chunk, b: Chunk, grams_a: set[str], grams_b: set[str], thresho
 
 def group_reprints(hits: list[Hit], threshold: float, top_k: int | None = None) -> list[Hit]:
     """Fold a hit into a better-ranked one from another page when their texts nearly match (first ``top_k`` kept)."""
-    kept: list[tuple[Hit, set[str]]] = []
+    kept: list[tuple[Hit, frozenset[str]]] = []
     for hit in hits:
         grams = bigrams(hit.chunk.text)
         twin = next((k for k, g in kept if k.chunk.doc_id != hit.chunk.doc_id
