@@ -137,7 +137,8 @@ def test_render_links_markers_and_highlights_sentence() -> None:
     assert passage(cite.__dict__) == ("<p class='pt-passage'>前文。<mark>&lt;b&gt;增长至9800多亿元。&lt;/b&gt;</mark>"
                                       "后文。</p>")
     html = sources_html([answer.to_dict()])
-    assert "id='src-1-1' open" in html and "score 0.900" in html and "a.txt" in html
+    assert "id='src-1-1' open" in html and "a.txt" in html
+    assert "score" not in html and "0.900" not in html  # no raw retrieval score for the reader
 
 
 def test_serve_rejects_malformed_auth(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -63,7 +63,7 @@ def source_card(turn: int, c: dict[str, Any], open_: bool) -> str:
     return (f"<details class='pt-source' id='{anchor(turn, c['n'])}'{' open' if open_ else ''}>"
             f"<summary><b>[{c['n']}]</b> {escape(page_label(c))}</summary>"
             f"{passage(c)}"
-            f"<p class='pt-meta'>score {c['score']:.3f} · file <code>{escape(c['source'])}</code></p>"
+            f"<p class='pt-meta'>file <code>{escape(c['source'])}</code></p>"
             + (f"<p class='pt-meta'>Also printed in:</p><ul class='pt-also'>{also}</ul>" if also else "")
             + "</details>")
 
