@@ -88,11 +88,11 @@ class Embedder:
                       progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passage vectors of chunk ``texts`` and of each chunk's page sentences, each sentence encoded alone
         (once, however many chunks share it): answer sentences then need no encoding at query time. A sentence
-        pooled from its chunk's token vectors instead ranks far worse (top-1 0.55 vs 0.76 on held-out DRCD),
-        its chunk's context drowning it.
+        pooled from its chunk's token vectors instead ranks far worse (cosine alone picked a right sentence for
+        0.55 vs 0.76 of 400 held-out DRCD questions), its chunk's context drowning it.
 
-        Encoded batch by batch (longest first, so a batch pads little), with a bar when ``Config.show_progress`` and ``progress(done, total)`` after each
-        batch."""
+        Encoded batch by batch (longest first, so a batch pads little), with a bar when ``Config.show_progress``
+        and ``progress(done, total)`` after each batch."""
         unique = list(dict.fromkeys(t for chunk in sentences for t in chunk))
         work = texts + unique
         out = np.zeros((len(work), self.dim), np.float32)

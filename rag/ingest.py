@@ -21,11 +21,11 @@ from tqdm import tqdm
 from rag.clean import clean
 from rag.config import Config
 from rag.embed import Embedder
+from rag.evidence import chunk_sentences, page_sentences
 from rag.index import Index
 from rag.jumps import link_jumps
 from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
 from rag.reprints import find_reprints
-from rag.evidence import chunk_sentences, page_sentences
 from rag.split import split_document
 from rag.types import Chunk, Document
 
