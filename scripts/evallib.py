@@ -171,7 +171,7 @@ class CachedEmbedder(Embedder):
 
     def __init__(self, config: Config, cache: VectorCache | None = None) -> None:
         super().__init__(config)
-        self.cache = cache or VectorCache(config.model)
+        self.cache = cache or VectorCache(config.model if config.encoder == "torch" else f"{config.model}-{config.encoder}")
 
     def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
         encode = super()._encode
@@ -192,7 +192,7 @@ def passage_index(passages: list[Passage], embedder: Embedder, config: Config, t
                   folder: Path = CACHE_DIR / "index") -> Index:
     """Each passage cleaned and split by our code as one document (chunk ``source`` = passage id), embedded
     with its pooled sentence vectors as ingest does; saved under ``folder`` keyed by content and settings."""
-    key = hashlib.sha1(json.dumps([config.model, config.chunk_size, config.chunk_overlap, titles, INDEX_LAYOUT,
+    key = hashlib.sha1(json.dumps([config.model, config.encoder, config.chunk_size, config.chunk_overlap, titles, INDEX_LAYOUT,
                                    [(p.pid, p.title, p.text) for p in passages]]).encode()).hexdigest()[:16]
     where = folder / key
     if Index.exists(where):

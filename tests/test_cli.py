@@ -85,7 +85,7 @@ def test_a_missing_explicit_index_is_an_error_not_a_new_index(tmp_path):
 
 
 def test_ask_list_and_remove_load_neither_gradio_nor_torch(sample_rag, tmp_path):
-    """A cold ``ask`` encodes the question in NumPy (``rag.bert``); ``list`` and ``remove`` embed nothing."""
+    """A cold ``ask`` encodes the question with ONNX Runtime; ``list`` and ``remove`` embed nothing."""
     copy = tmp_path / "index"
     shutil.copytree(sample_rag.config.index_dir, copy)
     script = textwrap.dedent(f"""

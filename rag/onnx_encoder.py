@@ -1,0 +1,139 @@
+"""Sentence vectors through ONNX Runtime: the sentence-transformers model exported once, run without torch.
+
+``export`` writes the whole model (transformer, pooling, normalisation) as one ONNX graph, fused by ONNX
+Runtime's transformer optimizer where the architecture allows, plus an int8 copy (dynamic quantisation of the
+weights), the tokenizer and a small ``encoder.json``; it needs torch and sentence-transformers, and runs once
+(``ensure_onnx``). ``OnnxEncoder`` then needs only ``onnxruntime`` and ``tokenizers``: answering a question
+imports neither torch nor transformers, and batches run faster than torch on a CPU (``scripts/bench.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+"""Bumped when the exported files change, so older exports are rebuilt."""
+FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}
+"""Encoder backend name → its graph in the export folder (``torch`` is sentence-transformers itself)."""
+BACKENDS = ("onnx-int8", "onnx", "torch")
+MANIFEST = "encoder.json"
+
+
+def export(source: str, out: Path) -> None:
+    """Export the sentence-transformers model ``source`` (a name or a folder) into the empty folder ``out``: both
+    graphs, the tokenizer and ``encoder.json``."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(source, device="cpu", model_kwargs={"attn_implementation": "eager"})
+
+    class Whole(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.model({"input_ids": input_ids, "attention_mask": attention_mask})["sentence_embedding"]
+
+    model.tokenizer.save_pretrained(str(out))
+    if not (out / "tokenizer.json").is_file():
+        raise ValueError(f"{source}: no fast tokenizer (tokenizer.json) to run the model without transformers")
+    raw = out / "raw.onnx"
+    dummy = torch.ones((2, 8), dtype=torch.long)
+    with torch.no_grad():
+        torch.onnx.export(Whole().eval(), (dummy, dummy), str(raw), dynamo=False, opset_version=17,
+                          input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                                        "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}})
+    fuse(raw, out / FILES["onnx"], model[0].auto_model.config)
+    raw.unlink()
+    quantize_dynamic(out / FILES["onnx"], out / FILES["onnx-int8"], weight_type=QuantType.QInt8, per_channel=True,
+                     extra_options={"DefaultTensorType": 1})
+    manifest = {"format": FORMAT, "source": source, "dim": int(model.get_embedding_dimension()),
+                "max_length": int(model.max_seq_length), "prompts": dict(model.prompts)}
+    (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def fuse(raw: Path, out: Path, config: object) -> None:
+    """Fuse attention, layer norms and GELU (ONNX Runtime's BERT optimizer) where the graph allows; else copy."""
+    try:
+        from onnxruntime.transformers import optimizer
+
+        fused = optimizer.optimize_model(str(raw), model_type="bert", num_heads=int(config.num_attention_heads),
+                                         hidden_size=int(config.hidden_size), opt_level=1)
+        fused.save_model_to_file(str(out))
+    except Exception as error:  # an architecture the optimizer does not know: the plain graph still runs
+        log.warning("ONNX graph not fused (%s); using it as exported", error)
+        shutil.copy(raw, out)
+
+
+def complete(folder: Path) -> bool:
+    manifest = folder / MANIFEST
+    return manifest.is_file() and json.loads(manifest.read_text(encoding="utf-8")).get("format") == FORMAT
+
+
+def ensure_onnx(source: str, target: Path) -> Path:
+    """``target``, exported from ``source`` first when missing or stale. Atomic: the export is built in a
+    sibling temporary folder and renamed into place; a complete export that another process finished first wins."""
+    if complete(target):
+        return target
+    log.warning("exporting %s to ONNX in %s (once, about a minute)", source, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        export(source, tmp)
+        if complete(target):
+            return target
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.chmod(0o755)  # mkdtemp's folder is owner-only
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class OnnxEncoder:
+    """Normalised sentence vectors from an export folder, batched by length (little padding)."""
+
+    def __init__(self, folder: Path, backend: str = "onnx-int8", threads: int | None = None) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        self.dim: int = int(manifest["dim"])
+        self.prompts: dict[str, str] = dict(manifest["prompts"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(int(manifest["max_length"]))
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(str(folder / FILES[backend]), options,
+                                                    providers=["CPUExecutionProvider"])
+
+    def encode(self, texts: list[str], prompt: str = "", batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """``(len(texts), dim)`` float32 unit vectors of ``prompt + text`` (a bar per batch with ``progress``)."""
+        out = np.zeros((len(texts), self.dim), np.float32)
+        ids = [e.ids for e in self.tokenizer.encode_batch([prompt + t for t in texts])]
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        for start in tqdm(range(0, len(order), batch_size), desc="embedding", disable=not progress):
+            rows = order[start : start + batch_size]
+            width = len(ids[rows[0]])
+            tokens = np.zeros((len(rows), width), np.int64)
+            mask = np.zeros((len(rows), width), np.int64)
+            for j, i in enumerate(rows):
+                tokens[j, : len(ids[i])] = ids[i]
+                mask[j, : len(ids[i])] = 1
+            out[rows] = self.session.run(None, {"input_ids": tokens, "attention_mask": mask})[0]
+        return out

