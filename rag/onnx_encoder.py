@@ -24,7 +24,6 @@ FORMAT = 1
 """Bumped when the exported files change, so older exports are rebuilt."""
 FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}
 """Encoder backend name → its graph in the export folder (``torch`` is sentence-transformers itself)."""
-BACKENDS = ("onnx-int8", "onnx", "torch")
 MANIFEST = "encoder.json"
 
 
@@ -72,7 +71,7 @@ def fuse(raw: Path, out: Path, config: object) -> None:
         fused = optimizer.optimize_model(str(raw), model_type="bert", num_heads=int(config.num_attention_heads),
                                          hidden_size=int(config.hidden_size), opt_level=1)
         fused.save_model_to_file(str(out))
-    except Exception as error:  # an architecture the optimizer does not know: the plain graph still runs
+    except Exception as error:  # noqa: BLE001 (an architecture the optimizer does not know: the plain graph runs)
         log.warning("ONNX graph not fused (%s); using it as exported", error)
         shutil.copy(raw, out)
 
@@ -106,7 +105,7 @@ def ensure_onnx(source: str, target: Path) -> Path:
 class OnnxEncoder:
     """Normalised sentence vectors from an export folder, batched by length (little padding)."""
 
-    def __init__(self, folder: Path, backend: str = "onnx-int8", threads: int | None = None) -> None:
+    def __init__(self, folder: Path, backend: str = "onnx", threads: int | None = None) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 

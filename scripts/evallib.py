@@ -166,12 +166,18 @@ class VectorCache:
         self.dirty = False
 
 
+def vectors_name(config: Config) -> str:
+    """What cached vectors are keyed by: the model, and the encoder where it changes the vectors (torch and ONNX
+    fp32 agree within 1e-4, ``tests/test_onnx_encoder.py``; int8 does not)."""
+    return f"{config.model}-int8" if config.encoder == "onnx-int8" else config.model
+
+
 class CachedEmbedder(Embedder):
     """An ``Embedder`` that reads and fills a ``VectorCache``; ``encode_plain`` encodes without prompts."""
 
     def __init__(self, config: Config, cache: VectorCache | None = None) -> None:
         super().__init__(config)
-        self.cache = cache or VectorCache(config.model if config.encoder == "torch" else f"{config.model}-{config.encoder}")
+        self.cache = cache or VectorCache(vectors_name(config))
 
     def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
         encode = super()._encode
@@ -192,7 +198,7 @@ def passage_index(passages: list[Passage], embedder: Embedder, config: Config, t
                   folder: Path = CACHE_DIR / "index") -> Index:
     """Each passage cleaned and split by our code as one document (chunk ``source`` = passage id), embedded
     with its pooled sentence vectors as ingest does; saved under ``folder`` keyed by content and settings."""
-    key = hashlib.sha1(json.dumps([config.model, config.encoder, config.chunk_size, config.chunk_overlap, titles, INDEX_LAYOUT,
+    key = hashlib.sha1(json.dumps([vectors_name(config), config.chunk_size, config.chunk_overlap, titles, INDEX_LAYOUT,
                                    [(p.pid, p.title, p.text) for p in passages]]).encode()).hexdigest()[:16]
     where = folder / key
     if Index.exists(where):

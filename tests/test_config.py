@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from rag.config import HOME_ENV, ROOT, Config, data_home, source_checkout
 
 
@@ -39,3 +41,8 @@ def test_sample_pages_are_package_data():
     sample = Config().sample_dir
     assert sample.parent == ROOT / "rag" and (sample / "metadata.json").is_file()
     assert len(list(sample.glob("*.txt"))) == 5
+
+
+def test_an_unknown_encoder_is_a_clear_error():
+    with pytest.raises(ValueError, match="not one of onnx-int8, onnx, torch"):
+        Config(encoder="gpu")

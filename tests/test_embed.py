@@ -29,9 +29,9 @@ def test_chunk_encoding_also_encodes_each_sentence_alone(embedder):
     text = "青藏铁路电气化外电配套工程\n总投资149.02亿元。全线平均海拔4500米。"
     sentences = ["总投资149.02亿元。", "全线平均海拔4500米。"]
     vectors, stored = embedder.encode_chunks([text, "全线平均海拔4500米。"], [sentences, sentences[1:]])
-    assert float(vectors[0] @ embedder.encode_passages([text], progress=False)[0]) > 0.99  # int8: batch-dependent
+    assert float(vectors[0] @ embedder.encode_passages([text], progress=False)[0]) > 0.9999
     assert stored[0].shape == (2, embedder.dim) and stored[1].shape == (1, embedder.dim)
     alone = embedder.encode_passages(sentences, progress=False)
-    assert (stored[0].astype(np.float32) * alone).sum(1).min() > 0.99
+    assert np.allclose(stored[0].astype(np.float32), alone, atol=2e-3)
     query = embedder.encode_queries(["平均海拔多少米？"])[0]
     assert stored[0][1] @ query > stored[0][0] @ query

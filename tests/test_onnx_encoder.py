@@ -41,10 +41,11 @@ def test_int8_graph_stays_close_and_padding_changes_nothing(embedder):
     assert (alone * batch).sum(1).min() > 0.99  # activations are quantised per batch (padding included): close, not equal
 
 
-def test_embedder_encodes_with_onnx_by_default(embedder):
-    assert embedder.config.encoder == "onnx-int8"
+def test_embedder_encodes_with_onnx_fp32_by_default(embedder):
+    assert embedder.config.encoder == "onnx"
     vectors = embedder.encode_queries(TEXTS[:2])
     assert np.abs(vectors - embedder.onnx.encode(TEXTS[:2], "query: ")).max() == 0
+    assert np.abs(vectors - reference(embedder, "query: ")[:2]).max() < 1e-4
 
 
 def test_export_failure_falls_back_to_torch(embedder, tmp_path, caplog):
