@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shutil
@@ -13,7 +12,7 @@ from typing import Literal
 
 from rag.ingest import IngestReport
 from rag.load import SUFFIXES
-from rag.metadata import iso_date, sidecar_path
+from rag.metadata import iso_date, sidecar_path, write_sidecar
 from rag.pipeline import PaperTrail
 from rag.types import PageMeta
 
@@ -68,7 +67,7 @@ def store_upload(source: Path, name: str, folder: Path, meta: PageMeta, max_byte
         except FileExistsError:
             n += 1
     if any(v is not None for v in asdict(meta).values()):
-        sidecar_path(target).write_text(json.dumps(asdict(meta), ensure_ascii=False), encoding="utf-8")
+        write_sidecar(target, meta)
     return target
 
 
