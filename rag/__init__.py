@@ -8,12 +8,12 @@
 from rag.config import Config
 from rag.index import Index, IndexLoadError
 from rag.lock import IndexBusyError
-from rag.ingest import IngestReport
+from rag.ingest import IngestReport, UnknownPage
 from rag.load import IngestError
 from rag.pipeline import PaperTrail
-from rag.types import Answer, Chunk, Citation, Document, Hit, PageMeta
+from rag.types import Answer, Chunk, Citation, Document, Hit, Page, PageMeta
 
 open_index = PaperTrail.open
 
 __all__ = ["Answer", "Chunk", "Citation", "Config", "Document", "Hit", "Index", "IndexBusyError", "IndexLoadError", "IngestError",
-           "IngestReport", "PageMeta", "PaperTrail", "open_index"]
+           "IngestReport", "Page", "PageMeta", "PaperTrail", "UnknownPage", "open_index"]

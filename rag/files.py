@@ -1,4 +1,4 @@
-"""Read a regular file safely: never a pipe, device or socket, never more than a size limit.
+"""Read a regular file safely (never a pipe, device or socket, never more than a size limit); write one atomically.
 
 ``stat`` (links followed) refuses anything but a regular file before it is opened; the file
 is opened non-blocking (a pipe swapped in meanwhile cannot hang the reader) and checked
@@ -41,3 +41,22 @@ def _check(info: os.stat_result, limit: int) -> None:
         raise FileRefused(f"is {kind}, not a regular file; only regular files are read")
     if info.st_size > limit:
         raise TooLarge(f"{info.st_size} bytes is over the {limit}-byte limit")
+
+
+def fsync(path: Path) -> None:
+    """Flush a file's (or a folder's) contents to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a kill at any moment leaves the old file or the new one, whole: write a
+    hidden temporary file beside it, sync it, rename it over ``path`` and sync the folder (one writer at a time)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    fsync(tmp)
+    os.replace(tmp, path)
+    fsync(path.parent)

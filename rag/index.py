@@ -31,9 +31,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from rag.files import fsync
 from rag.lexical import BM25, tokenize
 from rag.types import Chunk, Document, PageMeta
-from rag.versions import (CURRENT, IndexLoadError, VersionGone, create_lease, fsync, leased, next_name, prune,
+from rag.versions import (CURRENT, IndexLoadError, VersionGone, create_lease, leased, next_name, prune,
                           read_pointer, versions, write_pointer)
 
 FORMAT = 2

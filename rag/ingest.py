@@ -27,7 +27,11 @@ from rag.jumps import link_jumps
 from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
 from rag.reprints import find_reprints
 from rag.split import split_document
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, PageMeta
+
+
+class UnknownPage(LookupError):
+    """No indexed page has the id given (it was never there, or has been removed)."""
 
 
 @dataclass
@@ -163,6 +167,22 @@ def remove(index: Index, key: str, config: Config) -> list[Document]:
     index.remove(d.doc_id for d in docs)
     link(index, config)
     return docs
+
+
+def set_meta(index: Index, doc_id: str, meta: PageMeta, config: Config) -> Document:
+    """Give the document ``doc_id`` (and its chunks) ``meta`` and relink; returns the changed document.
+
+    The document is replaced, not changed in place, so an index this one was copied from keeps the old metadata.
+    Raises ``UnknownPage``.
+    """
+    if doc_id not in index.documents:
+        raise UnknownPage(f"no indexed page has the id {doc_id!r}; it may have been removed")
+    doc = index.documents[doc_id] = replace(index.documents[doc_id], meta=meta)
+    for chunk in index.chunks:
+        if chunk.doc_id == doc_id:
+            chunk.meta = meta
+    link(index, config)
+    return doc
 
 
 def link(index: Index, config: Config) -> None:

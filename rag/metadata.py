@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from rag.config import Config
-from rag.files import FileRefused, read_regular
+from rag.files import FileRefused, read_regular, write_atomically
 from rag.types import PageMeta
 
 MANIFEST = "metadata.json"
@@ -49,6 +50,25 @@ class MetadataError(Exception):
 def sidecar_path(path: Path) -> Path:
     """Where the sidecar of a page file lives: ``NAME.meta.json`` beside it."""
     return path.with_name(path.name + SIDECAR)
+
+
+def write_sidecar(path: Path, meta: PageMeta) -> None:
+    """Write (or replace, atomically) the sidecar of the page file ``path``."""
+    write_atomically(sidecar_path(path), json.dumps(asdict(meta), ensure_ascii=False))
+
+
+def checked(meta: PageMeta) -> PageMeta:
+    """``meta`` as stored: a paper name stripped (blank: unknown), an ISO date, a page number from 1.
+
+    Raises ``ValueError`` naming the bad field.
+    """
+    if meta.paper is not None and not isinstance(meta.paper, str):
+        raise ValueError(f"paper {meta.paper!r} is not a name")
+    if meta.date is not None and iso_date(meta.date) != meta.date:
+        raise ValueError(f"date {meta.date!r} is not a date like 2026-04-02")
+    if meta.page is not None and not (type(meta.page) is int and meta.page >= 1):
+        raise ValueError(f"page {meta.page!r} is not a whole number from 1")
+    return PageMeta(paper=(meta.paper or "").strip() or None, date=meta.date, page=meta.page)
 
 
 def file_metadata(path: Path, config: Config) -> list[PageMeta]:

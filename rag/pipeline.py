@@ -17,13 +17,14 @@ from rag.cite import abstention, cited_answer, lead_with
 from rag.config import Config
 from rag.embed import Embedder
 from rag.index import Index
-from rag.ingest import IngestReport, ingest, remove
+from rag.ingest import IngestReport, ingest, remove, set_meta
 from rag.lock import write_lock
+from rag.metadata import checked, write_sidecar
 from rag.purge import purge_uploads
 from rag.llm import ChatClient, LLMError, relay
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
 from rag.retrieve import Retriever, chunk_filter, cjk_share
-from rag.types import Answer, Document, Filters, Hit, Page
+from rag.types import Answer, Document, Filters, Hit, Page, PageMeta
 from rag.verify import Verifier
 from rag.versions import IndexLoadError, prune, read_pointer, versions, write_pointer
 
@@ -132,6 +133,26 @@ class PaperTrail:
                 self._publish(work)
                 purge_uploads(removed, work, self.config.uploads_dir)
         return removed
+
+    def edit(self, page_id: str, meta: PageMeta) -> Page:
+        """Set the paper, date and page number of the page ``page_id`` (``None``: unknown) and save; returns it.
+
+        Only that page changes (another page of the same PDF keeps its own). The edit is saved as a new version,
+        like an ingest, so a kill at any moment leaves the old metadata or the new, whole; an uploaded single-file
+        page's sidecar under ``<index>.uploads/`` is then replaced atomically too, so an index rebuilt from the
+        uploads keeps the edit. Raises ``ValueError`` for a bad field (``rag.metadata.checked``) and
+        ``UnknownPage`` when no page has that id (in the version saved last, whoever saved it).
+        """
+        meta = checked(meta)
+        with self._writer, write_lock(self.config.index_dir):
+            work = self._reload_if_stale().copy()
+            doc = set_meta(work, page_id, meta, self.config)
+            work.save(self.config.index_dir)
+            self._publish(work)
+            page = next(p for p in self.pages() if p.id == page_id)
+            if page.uploaded and "#" not in doc.source:
+                write_sidecar(Path(doc.path), meta)
+        return page
 
     def pages(self) -> list[Page]:
         """The indexed pages, in ingest order, from the current version; each page's ``id`` is a key for ``remove``."""

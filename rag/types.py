@@ -6,10 +6,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-def page_label(fields: dict[str, Any]) -> str:
-    """``paper · date · 第N版 · headline`` of a citation dict, unknown parts left out; no page → the file name."""
+def page_label(fields: dict[str, Any], with_file: bool = False) -> str:
+    """``paper · date · 第N版 · headline`` of a citation dict, unknown parts left out; the file name last when there
+    is no page number, or always ``with_file``."""
     parts = [fields.get("paper"), fields.get("date"), f"第{fields['page']}版" if fields.get("page") else None,
-             fields.get("title"), None if fields.get("page") else fields.get("source")]
+             fields.get("title"), fields.get("source") if with_file or not fields.get("page") else None]
     return " · ".join(str(p) for p in parts if p)
 
 

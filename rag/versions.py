@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rag.files import write_atomically
+
 CURRENT = "CURRENT"
 VERSION = re.compile(r"v\d{6}")
 LEASE = ".lease"
@@ -60,11 +62,7 @@ def read_pointer(folder: Path) -> str | None:
 
 def write_pointer(folder: Path, name: str) -> None:
     """Make ``name`` current atomically (write, sync, rename, sync the folder)."""
-    pointer = folder / f".{CURRENT}.tmp"
-    pointer.write_text(name + "\n", encoding="utf-8")
-    fsync(pointer)
-    os.replace(pointer, folder / CURRENT)
-    fsync(folder)
+    write_atomically(folder / CURRENT, name + "\n")
 
 
 @contextmanager
@@ -133,11 +131,3 @@ def _same_file(fd: int, path: Path) -> bool:
         return os.stat(path).st_ino == os.fstat(fd).st_ino
     except FileNotFoundError:
         return False
-
-
-def fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

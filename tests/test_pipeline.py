@@ -2,14 +2,21 @@ import json
 
 import pytest
 
-from rag.types import Answer
+from rag.index import Index
+from rag.ingest import UnknownPage
+from rag.metadata import file_metadata, sidecar_path, write_sidecar
+from rag.pipeline import PaperTrail
+from rag.types import Answer, PageMeta
+from rag.versions import read_pointer
+from tests.conftest import copy_of_sample
 
 KEYS = {"question", "answer", "abstained", "citations"}
 CITATION_KEYS = {"n", "paper", "date", "page", "title", "source", "text", "score"}
+INVESTMENT = "青藏铁路电气化外电配套工程总投资多少亿元？"
 
 
 def test_chinese_question_answered_with_cited_sentence(sample_rag):
-    answer = sample_rag.ask("青藏铁路电气化外电配套工程总投资多少亿元？")
+    answer = sample_rag.ask(INVESTMENT)
     assert not answer.abstained
     assert "149.02" in answer.answer and "[1]" in answer.answer
     first = answer.citations[0]
@@ -61,3 +68,59 @@ def test_pages_lists_every_page_with_a_removable_id(sample_rag):
     assert first.title and first.chunks > 0 and not first.uploaded
     assert all(sample_rag.index.find(p.id) == [sample_rag.index.documents[p.id]] for p in pages)
     assert len({p.id for p in pages}) == len(pages) and all(p.id.isalnum() for p in pages)
+
+
+def test_edit_sets_one_pages_metadata_for_answers_filters_and_the_saved_index(sample_rag, tmp_path):
+    rag = copy_of_sample(sample_rag, tmp_path / "index")
+    before = rag.snapshot()
+    target = next(p for p in rag.pages() if p.file == "000_e94829f5f5b76ea6.txt")
+    others = [p for p in rag.pages() if p.id != target.id]
+    page = rag.edit(target.id, PageMeta(paper=" 高原日报 ", date="2026-05-06", page=4))
+    assert (page.id, page.paper, page.date, page.page, page.title) == (
+        target.id, "高原日报", "2026-05-06", 4, target.title)
+    assert [p for p in rag.pages() if p.id != target.id] == others
+    answer = rag.ask(INVESTMENT, papers=["高原日报"], date_from="2026-05-01")
+    assert "149.02" in answer.answer
+    assert answer.citations[0].label().startswith("高原日报 · 2026-05-06 · 第4版 · ")
+    assert all(c.source != target.file for c in rag.ask(INVESTMENT, papers=["拉萨日报"]).citations)
+    assert before.index.documents[target.id].meta.paper == "拉萨日报"  # a request in flight keeps its version
+    saved = Index.load(rag.config.index_dir)
+    assert saved.version == rag.index.version != before.index.version
+    assert saved.documents[target.id].meta == PageMeta("高原日报", "2026-05-06", 4)
+    assert {c.meta.paper for c in saved.chunks if c.doc_id == target.id} == {"高原日报"}
+    assert rag.edit(target.id, PageMeta()).paper is None  # every field may be cleared
+
+
+def test_edit_refuses_bad_fields_and_pages_gone_and_saves_nothing(sample_rag, tmp_path):
+    rag = copy_of_sample(sample_rag, tmp_path / "index")
+    folder, version = rag.config.index_dir, rag.index.version
+    page = rag.pages()[1]
+    for bad in (PageMeta(date="2026-02-30"), PageMeta(date="20260402"), PageMeta(page=0), PageMeta(page="3"),
+                PageMeta(paper=3)):
+        with pytest.raises(ValueError):
+            rag.edit(page.id, bad)
+    with pytest.raises(UnknownPage, match="'nope'"):
+        rag.edit("nope", PageMeta(paper="某报"))
+    assert read_pointer(folder) == version and rag.pages()[1] == page
+    other = PaperTrail(Index.load(folder), rag.config, rag.embedder)  # another process removes the page meanwhile
+    assert other.remove(page.id)
+    with pytest.raises(UnknownPage, match=page.id):
+        rag.edit(page.id, PageMeta(paper="某报"))
+    assert page.id not in {p.id for p in rag.pages()} and len(rag.pages()) == len(other.pages())
+
+
+def test_edit_of_an_uploaded_page_replaces_its_sidecar(sample_rag, tmp_path):
+    rag = copy_of_sample(sample_rag, tmp_path / "index")
+    uploads = rag.config.uploads_dir
+    uploads.mkdir()
+    stored = uploads / "page.txt"
+    stored.write_text("青禾日报讯 青禾市今年共种植紫色向日葵四万三千株，创历史新高。", encoding="utf-8")
+    write_sidecar(stored, PageMeta(paper="旧报"))
+    rag.ingest([stored])
+    page = next(p for p in rag.pages() if p.file == "page.txt")
+    assert page.uploaded and page.paper == "旧报"
+    rag.edit(page.id, PageMeta(paper="青禾日报", date="2026-05-01", page=2))
+    assert json.loads(sidecar_path(stored).read_text(encoding="utf-8")) == {
+        "paper": "青禾日报", "date": "2026-05-01", "page": 2}
+    assert file_metadata(stored, rag.config)[0] == PageMeta("青禾日报", "2026-05-01", 2)
+    assert sorted(p.name for p in uploads.iterdir()) == ["page.txt", "page.txt.meta.json"]  # no temporary left

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from string import Formatter
 from pathlib import Path
 
 import httpx
@@ -14,10 +15,14 @@ from gradio_client.exceptions import AppError
 from rag.cli import main
 from rag.config import Config
 from rag.pipeline import PaperTrail
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Page
 from tests.conftest import serving
 from tests.pdfgen import column_pdf
-from ui.app import EXAMPLES
+from ui.app import EXAMPLES, ChatApp, history_store
+from ui.catalog import columns, matching, note, rows, summary
+from ui.export import conversation_markdown
+from ui.filters import filters
+from ui.i18n import TEXTS, Refusal, language
 from ui.render import chat_markdown, passage, sources_html
 from ui.uploads import UploadError, page_meta, safe_name, store_upload
 
@@ -55,19 +60,47 @@ def test_chat_api_refuses_empty_question_and_bad_range(client: Client) -> None:
         client.predict(EXAMPLES[0], None, "2026-05-01", "2026-04-01", api_name="/chat")
 
 
-def test_upload_is_searchable_at_once_and_cited(client: Client, tmp_path: Path) -> None:
+def listed(ui_url: str) -> list[dict]:
+    """The pages the server lists now (``GET /api/pages``)."""
+    return httpx.get(f"{ui_url}api/pages").json()["pages"]
+
+
+def test_upload_is_searchable_at_once_cited_and_clears_the_form(client: Client, ui_url: str, tmp_path: Path) -> None:
     page = tmp_path / "青禾 日报 p2.txt"
     page.write_text(FACT, encoding="utf-8")
-    status, table, papers, *_ = client.predict([handle_file(str(page))], "青禾日报", "2026-05-01", "2",
-                                               api_name="/upload")
-    assert "**added**" in status and "searchable now" in status
-    assert ["青禾_日报_p2.txt", "青禾日报", "2026-05-01", 2, 1, "upload"] in table["data"]
-    assert ["青禾日报", "青禾日报"] in papers["choices"]
+    status, files, paper, date, number, per_file = client.predict([handle_file(str(page))], "青禾日报", "2026-05-01",
+                                                                  "2", api_name="/upload")
+    assert "**added**" in status and "searchable now" in status and "warning" not in status
+    assert (files, paper, date, number, per_file["visible"]) == (None, "", "", "", False)
+    row = next(p for p in listed(ui_url) if p["file"] == "青禾_日报_p2.txt")
+    assert (row["paper"], row["date"], row["page"], row["uploaded"]) == ("青禾日报", "2026-05-01", 2, True)
     result = client.predict("青禾市今年种植了多少紫色向日葵？", api_name="/chat")
     assert "四万三千株" in result["answer"]
     assert result["citations"][0]["paper"] == "青禾日报" and result["citations"][0]["page"] == 2
     again, *_ = client.predict([handle_file(str(page))], "", "", "", api_name="/upload")
     assert "**skipped**" in again and "already in the index" in again
+
+
+def test_batch_upload_takes_metadata_per_file_and_warns_of_a_page_without(client: Client, ui_url: str,
+                                                                            tmp_path: Path) -> None:
+    first, second, bare = tmp_path / "batch-a.txt", tmp_path / "batch-b.txt", tmp_path / "batch-c.txt"
+    first.write_text("白桦日报讯 白桦市今年新建篮球场三十六个。", encoding="utf-8")
+    second.write_text("白桦日报讯 白桦湖今年放流鱼苗八十万尾。", encoding="utf-8")
+    bare.write_text("某地今年新修村道十四公里。", encoding="utf-8")
+    table = {"headers": ["file", "paper", "date", "page"],
+             "data": [["batch-a.txt", "", "", "5"], ["batch-b.txt", "白桦晚报", "2026年5月7日", ""],
+                      ["batch-c.txt", "", "", ""]]}
+    status, *_ = client.predict([handle_file(str(f)) for f in (first, second, bare)], "白桦日报", "2026-05-06", "",
+                                table, api_name="/upload")
+    assert status.count("**added**") == 3
+    pages = {p["file"]: (p["paper"], p["date"], p["page"]) for p in listed(ui_url)}
+    assert pages["batch-a.txt"] == ("白桦日报", "2026-05-06", 5)
+    assert pages["batch-b.txt"] == ("白桦晚报", "2026-05-07", None)
+    assert pages["batch-c.txt"] == ("白桦日报", "2026-05-06", None)  # the fields above fill its empty cells
+    assert "**warning** batch\\-c\\.txt\\: no page known" in status and "batch\\-a\\.txt\\: no" not in status
+    table["data"][1][2] = "May 7th"
+    with pytest.raises(AppError, match="batch-b.txt: Date 'May 7th' is not a date"):
+        client.predict([handle_file(str(second))], "", "", "", table, api_name="/upload")
 
 
 def test_upload_pdf_page(client: Client, tmp_path: Path) -> None:
@@ -129,16 +162,95 @@ def test_render_links_markers_and_highlights_sentence() -> None:
     cite = Citation(n=1, paper="铜仁日报", date="2026-04-02", page=None, title="标题", source="a.txt",
                     text="前文。<b>增长至9800多亿元。</b>后文。", score=0.9, sentence="<b>增长至9800多亿元。</b>",
                     also=[{"paper": "西藏日报", "date": None, "page": 2, "title": "标题", "source": "b.txt"}])
-    answer = Answer("q", "增长至9800多亿元。[1]", False, [cite])
-    text = chat_markdown(answer, 4)
+    answer = Answer("q", "增长至9800多亿元。[1]", False, [cite]).to_dict()
+    text = chat_markdown(answer, 4, "en")
     assert "[\\[1\\]](#src-4-1)" in text
     assert "[铜仁日报 · 2026\\-04\\-02 · 标题 · a\\.txt](#src-4-1)" in text and "also in 西藏日报 · 第2版 · 标题" in text
     assert "\\<b\\>增长至9800多亿元。\\<\\/b\\>" not in text and text.startswith("增长至9800多亿元。[")
+    assert "**出处**" in chat_markdown(answer, 4, "zh") and "另见 西藏日报" in chat_markdown(answer, 4, "zh")
     assert passage(cite.__dict__) == ("<p class='pt-passage'>前文。<mark>&lt;b&gt;增长至9800多亿元。&lt;/b&gt;</mark>"
                                       "后文。</p>")
-    html = sources_html([answer.to_dict()])
-    assert "id='src-1-1' open" in html and "a.txt" in html
+    html = sources_html([answer], "en")
+    assert "id='src-1-1' open" in html and "a.txt" in html and "Also printed in:" in html
     assert "score" not in html and "0.900" not in html  # no raw retrieval score for the reader
+    assert "也刊登于：" in sources_html([answer], "zh") and "文件 <code>a.txt</code>" in sources_html([answer], "zh")
+    assert "点击 [n] 标记" in sources_html([], "zh")
+
+
+def test_export_cites_in_full_and_keeps_hostile_text_as_text() -> None:
+    cite = Citation(n=1, paper="铜仁日报", date="2026-04-02", page=3, title="标题", source="a_b.txt", text="…",
+                    score=0.9, sentence="增长至\n9800多亿元。",
+                    also=[{"paper": "西藏日报", "date": None, "page": 2, "title": "标题", "source": "c.txt"}])
+    hostile = Answer("[x](http://evil.example) <img src=x>", "![i](http://evil.example/i.png)", True).to_dict()
+    answers = [Answer("多少亿元？", "增长至9800多亿元。[1]", False, [cite]).to_dict(), hostile]
+    markdown = conversation_markdown(answers, "en")
+    assert markdown.startswith("# PaperTrail conversation\n")
+    assert "## 1. 多少亿元？\n\n增长至9800多亿元。\\[1\\]\n" in markdown
+    assert "1. 铜仁日报 · 2026\\-04\\-02 · 第3版 · 标题 · a\\_b\\.txt\n   > 增长至 9800多亿元。\n" in markdown
+    assert "   - also in 西藏日报 · 第2版 · 标题 · c\\.txt" in markdown
+    assert "## 2. \\[x\\]\\(http\\:\\/\\/evil\\.example\\) \\<img src\\=x\\>" in markdown
+    assert "\\!\\[i\\]\\(http" in markdown and "_No sources: the pages do not answer this._" in markdown
+    assert "](http" not in markdown
+    chinese = conversation_markdown(answers, "zh")
+    assert chinese.startswith("# PaperTrail 对话记录") and "**出处**" in chinese and "另见 西藏日报" in chinese
+
+
+def test_every_text_is_in_both_languages_with_the_same_blanks() -> None:
+    assert TEXTS["en"].keys() == TEXTS["zh"].keys()
+    for key, english in TEXTS["en"].items():
+        blanks = {name for _, name, _, _ in Formatter().parse(english) if name}
+        assert blanks == {name for _, name, _, _ in Formatter().parse(TEXTS["zh"][key]) if name}, key
+    assert [language(h) for h in ("zh-CN", "zh-Hant-TW", "ZH", "en-US", "fr", "", None)] == [
+        "zh", "zh", "zh", "en", "en", "en", "en"]
+
+
+def test_refusals_read_in_either_language() -> None:
+    with pytest.raises(Refusal) as err:
+        filters(None, "2026-05-01", "2026年4月1日")
+    assert str(err.value) == "The date range is empty: 2026-05-01 is after 2026-04-01."
+    assert err.value.message("zh") == "日期范围为空：起始日期 2026-05-01 晚于截止日期 2026-04-01。"
+    with pytest.raises(UploadError) as err:
+        page_meta("", "", "3版")
+    assert err.value.message("zh-CN") == "版次“3版”必须是从 1 开始的整数。"
+
+
+def page(file: str, paper: str | None, date: str | None, number: int | None, title: str | None = None) -> Page:
+    return Page(file, file, paper, date, number, title, 3, False)
+
+
+def test_catalog_searches_filters_and_flags_missing_metadata() -> None:
+    pages = [page("000.txt", "拉萨日报", "2026-04-03", 1, "青藏铁路 开建"), page("001.txt", "西藏日报", None, None),
+             page("002.txt", None, None, None, "科技创新"), page("003.txt", "铜仁日报", "2026-04-02", 2)]
+    files = lambda found: [p.file for p in found]  # noqa: E731
+    assert files(matching(pages, "", None, False)) == ["000.txt", "001.txt", "002.txt", "003.txt"]
+    assert files(matching(pages, " 青藏铁路  开建 ", None, False)) == ["000.txt"]
+    assert files(matching(pages, "日报 2026-04", None, False)) == ["000.txt", "003.txt"]
+    assert files(matching(pages, "", "西藏日报", False)) == ["001.txt"]
+    assert files(matching(pages, "", None, True)) == ["001.txt", "002.txt"]
+    assert files(matching(pages, "科技", "拉萨日报", False)) == []
+    assert [note(p, "en") for p in pages] == ["", "⚠ no date, page: cited by file name",
+                                              "⚠ no paper, date, page: cited by file name", ""]
+    assert note(pages[2], "zh") == "⚠ 缺少报纸、日期、版次：引用显示文件名"
+    assert note(page("x.txt", None, None, 4), "en") == "⚠ no paper, date"
+    assert rows(pages[:1], "zh") == [["000.txt", "拉萨日报", "2026-04-03", 1, "青藏铁路 开建", 3, "导入", "", "000.txt"]]
+    assert "2 of 4 pages have missing metadata" in summary(pages, "en") and summary(pages[:1], "en") == ""
+    assert len(columns("zh")) == len(columns("en")) == len(rows(pages, "en")[0])
+
+
+def test_the_browser_keeps_one_history_per_index_across_server_restarts(tmp_path: Path) -> None:
+    first, other = (history_store(Config(index_dir=tmp_path / name)) for name in ("a", "b"))
+    restarted = history_store(Config(index_dir=tmp_path / "a"))
+    assert (restarted.storage_key, restarted.secret, restarted.default_value) == (first.storage_key, first.secret, [])
+    assert first.storage_key != other.storage_key and first.secret != other.secret
+
+
+def test_a_stored_history_that_is_not_answers_is_dropped(sample_rag) -> None:
+    app = ChatApp(sample_rag)
+    good = Answer("q", "a [1]", False, [Citation(1, "报", None, None, None, "f.txt", "t", 0.5)]).to_dict()
+    messages, panel, markdown, answers = app.view([good], "zh")
+    assert [m["role"] for m in messages] == ["user", "assistant"] and answers == [good] and "f.txt" in panel
+    for stored in ([{"question": "q"}], "not a list", [1, 2], None):
+        assert app.view(stored, "en") == ([], sources_html([], "en"), conversation_markdown([], "en"), [])
 
 
 def test_serve_rejects_malformed_auth(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -7,13 +7,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from rag.config import ROOT, Config
 from rag.pipeline import PaperTrail
 from tests.chat_server import ChatServer
-from tests.conftest import serving
+from tests.conftest import copy_of_sample, serving
 from ui.app import EXAMPLES
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -61,15 +62,117 @@ def test_browser_asks_and_shows_cited_answer_and_source(page) -> None:
     expect(chat.locator('a[href="#src-2-1"]').first).to_be_visible(timeout=60_000)
 
 
-def test_browser_uploads_a_page_with_metadata(page, tmp_path: Path) -> None:
-    upload = tmp_path / "browser-page.md"
-    upload.write_text("云杉晚报讯 云杉湖今年观测到候鸟一万两千只，比去年多三成。", encoding="utf-8")
+def ask(page, question: str) -> None:
+    """Ask in the chat and wait for the answer's sources."""
+    page.locator("#pt-question textarea").fill(question)
+    page.locator("#pt-send").click()
+    expect(page.locator("#pt-sources details.pt-source").first).to_be_visible(timeout=60_000)
+
+
+def choose(page, dropdown: str, option: str) -> None:
+    """Pick ``option`` from the Gradio dropdown ``dropdown`` (a selector), in its own list of options."""
+    field = page.locator(f"{dropdown} input")
+    field.click()
+    page.locator(f"#{field.get_attribute('aria-controls')}").get_by_role("option", name=option, exact=True).click()
+
+
+def test_history_survives_a_reload_and_exports_as_markdown_with_full_citations(page) -> None:
+    ask(page, EXAMPLES[0])
+    page.reload()
+    chat = page.locator("#pt-chat")
+    expect(chat).to_contain_text("149.02", timeout=30_000)
+    expect(chat).to_contain_text(EXAMPLES[0])
+    expect(page.locator("#pt-sources mark").first).to_contain_text("149.02")
+    page.locator("#pt-sources details.pt-source[open] > summary").first.click()
+    chat.locator('a[href="#src-1-1"]').first.click()  # the restored [1] still opens its passage
+    expect(page.locator("#src-1-1")).to_have_attribute("open", "")
+    ask(page, EXAMPLES[1])  # the conversation goes on after the reload
+    expect(chat.locator('a[href="#src-2-1"]').first).to_be_visible(timeout=30_000)
+    with page.expect_download() as download:
+        page.locator("#pt-export").click()
+    assert download.value.suggested_filename.startswith("papertrail-")
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert markdown.startswith("# PaperTrail conversation\n")
+    assert f"## 1. {EXAMPLES[0]}\n" in markdown and "## 2. How many high\\-tech enterprises" in markdown
+    assert markdown.index("## 1.") < markdown.index("## 2.")
+    assert ("1. 拉萨日报 · 2026\\-04\\-03 · 第1版 · 投资超75亿元 青藏铁路电气化外电配套工程（西藏段）开建 · "
+            "000\\_e94829f5f5b76ea6\\.txt\n   > ") in markdown
+    assert "总投资149\\.02亿元。" in markdown and "001\\_e966a7bb64436bc5\\.txt" in markdown
+    chat.get_by_role("button", name="Clear").click()
+    page.reload()
+    expect(page.locator("#pt-sources")).to_contain_text("Sources of each answer appear here", timeout=30_000)
+    expect(chat).not_to_contain_text("149.02")
+
+
+def test_language_follows_the_browser_then_the_toggle_and_errors_are_messages(browser, ui_url: str) -> None:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(ui_url)
+    expect(page.get_by_role("tab", name="问答")).to_be_visible(timeout=30_000)
+    expect(page.locator("#pt-send")).to_have_text("提问")
+    expect(page.locator("#pt-sources")).to_contain_text("每个回答的出处显示在这里")
+    page.locator("#pt-filters").click()
+    choose(page, "#pt-from", "2026-04-03")
+    choose(page, "#pt-to", "2026-04-02")
+    page.locator("#pt-question textarea").fill(EXAMPLES[0])
+    page.locator("#pt-send").click()
+    expect(page.get_by_text("日期范围为空：起始日期 2026-04-03 晚于截止日期 2026-04-02。")).to_be_visible()
+    expect(page.locator("#pt-question textarea")).to_have_value(EXAMPLES[0])  # kept, to ask again
+    expect(page.locator("#pt-chat")).not_to_contain_text("149.02")
+    page.screenshot(path=str(ARTIFACTS / "ui-zh.png"), full_page=True)
+    page.locator("#pt-lang").get_by_text("English").click()
+    expect(page.get_by_role("tab", name="Chat")).to_be_visible()
+    expect(page.locator("#pt-send")).to_have_text("Ask")
+    page.locator("#pt-send").click()
+    expect(page.get_by_text("The date range is empty: 2026-04-03 is after 2026-04-02.")).to_be_visible()
+    page.reload()  # the choice is kept over the browser's language
+    expect(page.get_by_role("tab", name="Pages")).to_be_visible(timeout=30_000)
+    expect(page.locator("#pt-send")).to_have_text("Ask")
+    page.locator("#pt-lang").get_by_text("中文").click()
+    expect(page.locator("#pt-send")).to_have_text("提问")
+    context.close()
+
+
+def test_on_a_phone_the_sources_sit_next_to_the_answer(browser, ui_url: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(ui_url)
+    ask(page, EXAMPLES[0])
+    box = {name: page.locator(selector).bounding_box() for name, selector in (
+        ("chat", "#pt-chat"), ("question", "#pt-question"), ("side", "#pt-side"), ("examples", "#pt-examples"),
+        ("filters", "#pt-filters"))}
+    below_question = box["question"]["y"] + box["question"]["height"]
+    assert below_question <= box["side"]["y"] < below_question + 120, box  # the Ask button between, nothing else
+    assert box["side"]["y"] + 100 < min(box["examples"]["y"], box["filters"]["y"]), box
+    assert box["chat"]["y"] < box["side"]["y"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    page.screenshot(path=str(ARTIFACTS / "ui-phone.png"), full_page=True)
+    context.close()
+
+
+def test_browser_uploads_pages_with_metadata_per_file_and_clears_the_form(page, tmp_path: Path) -> None:
+    first, second = tmp_path / "browser-page.md", tmp_path / "browser-page-2.txt"
+    first.write_text("云杉晚报讯 云杉湖今年观测到候鸟一万两千只，比去年多三成。", encoding="utf-8")
+    second.write_text("云杉晚报讯 云杉山今年新栽云杉树苗五万株。", encoding="utf-8")
     page.get_by_role("tab", name="Pages").click()
-    page.locator("#pt-files input[type=file]").set_input_files(str(upload))
+    page.locator("#pt-files input[type=file]").set_input_files([str(first), str(second)])
     page.locator("#pt-paper textarea").fill("云杉晚报")
     page.locator("#pt-date textarea").fill("2026-05-02")
+    cells = page.locator("#pt-per-file [role=gridcell]")
+    expect(cells.nth(4)).to_have_text("browser-page-2.txt", timeout=30_000)
+    cells.nth(7).dblclick()  # the second file's page
+    page.keyboard.type("6")
+    page.keyboard.press("Enter")
+    expect(cells.nth(7)).to_contain_text("6")
     page.locator("#pt-add").click()
-    expect(page.locator("#pt-status")).to_contain_text("searchable now", timeout=60_000)
+    status = page.locator("#pt-status")
+    expect(status).to_contain_text("browser-page-2.txt", timeout=60_000)
+    expect(status).to_contain_text("browser-page.md: no page known")  # the first has no page number
+    expect(status).not_to_contain_text("browser-page-2.txt: no")
+    expect(page.locator("#pt-paper textarea")).to_have_value("")
+    expect(page.locator("#pt-date textarea")).to_have_value("")
+    expect(page.locator("#pt-per-file")).to_be_hidden()
+    expect(page.locator("#pt-files")).not_to_contain_text("browser-page")
     expect(page.locator("#pt-pages")).to_contain_text("云杉晚报")
     page.screenshot(path=str(ARTIFACTS / "ui-pages.png"), full_page=True)
     page.get_by_role("tab", name="Chat").click()
@@ -77,6 +180,79 @@ def test_browser_uploads_a_page_with_metadata(page, tmp_path: Path) -> None:
     page.locator("#pt-question textarea").press("Enter")
     expect(page.locator("#pt-chat")).to_contain_text("一万两千只", timeout=60_000)
     expect(page.locator("#pt-sources")).to_contain_text("云杉晚报 · 2026-05-02")
+    page.locator("#pt-question textarea").fill("云杉山今年新栽了多少云杉树苗？")
+    page.locator("#pt-question textarea").press("Enter")
+    expect(page.locator("#pt-sources")).to_contain_text("云杉晚报 · 2026-05-02 · 第6版", timeout=60_000)
+
+
+@pytest.fixture
+def library_url(sample_rag, tmp_path: Path):
+    """The web chat over a private copy of the sample index, to edit and delete its pages."""
+    with serving(copy_of_sample(sample_rag, tmp_path / "index")) as url:
+        yield url
+
+
+def listed(url: str) -> dict[str, dict]:
+    return {p["file"]: p for p in httpx.get(f"{url}api/pages").json()["pages"]}
+
+
+def test_pages_tab_searches_edits_and_deletes_pages(browser, library_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(library_url)
+    page.get_by_role("tab", name="Pages").click()
+    table, warning = page.locator("#pt-pages"), page.locator("#pt-missing")
+    expect(warning).to_contain_text("4 of 5 pages have missing metadata", timeout=30_000)
+    expect(table).to_contain_text("⚠ no paper, date, page: cited by file name")
+    page.locator("#pt-search textarea").fill("铜仁")
+    expect(table).not_to_contain_text("000_e94829f5f5b76ea6.txt")
+    expect(table).to_contain_text("002_545d6686b7c5b8d1.txt")
+    expect(page.locator("#pt-pages")).to_contain_text("1 of 5 shown")
+    page.locator("#pt-search textarea").fill("")
+    page.locator("#pt-missing-only input").check()
+    expect(table).not_to_contain_text("000_e94829f5f5b76ea6.txt")
+    expect(table).to_contain_text("003_9f285de0212aa684.txt")
+    page.locator("#pt-missing-only input").uncheck()
+    expect(table).to_contain_text("000_e94829f5f5b76ea6.txt")
+
+    table.get_by_text("003_9f285de0212aa684.txt", exact=True).first.click()
+    expect(page.locator("#pt-selected")).to_contain_text("003_9f285de0212aa684.txt")
+    page.locator("#pt-edit-paper textarea").fill("新华日报")
+    page.locator("#pt-edit-date textarea").fill("April 5")
+    page.locator("#pt-save").click()
+    expect(page.get_by_text("Date 'April 5' is not a date like 2026-04-02.")).to_be_visible()
+    assert listed(library_url)["003_9f285de0212aa684.txt"]["paper"] is None  # nothing saved
+    page.locator("#pt-edit-date textarea").fill("2026年4月5日")
+    page.locator("#pt-edit-page textarea").fill("2")
+    page.locator("#pt-save").click()
+    expect(page.locator("#pt-library-status")).to_contain_text(
+        "Saved: 新华日报 · 2026-04-05 · 第2版 · 「创新链」遇见「产业链」 · 003_9f285de0212aa684.txt")
+    expect(page.locator("#pt-edit-date textarea")).to_have_value("2026-04-05")
+    expect(warning).to_contain_text("3 of 5 pages")
+    saved = listed(library_url)["003_9f285de0212aa684.txt"]
+    assert (saved["paper"], saved["date"], saved["page"]) == ("新华日报", "2026-04-05", 2)
+
+    page.get_by_role("tab", name="Chat").click()
+    page.locator("#pt-filters").click()
+    choose(page, "#pt-filter-papers", "新华日报")  # the new paper is a filter choice at once
+    ask(page, "人形机器人将参加哪里的半程马拉松比赛？")
+    expect(page.locator("#pt-sources")).to_contain_text("新华日报 · 2026-04-05 · 第2版 · 「创新链」遇见「产业链」")
+
+    page.get_by_role("tab", name="Pages").click()
+    table.get_by_text("004_3fa1046521e36f31.txt", exact=True).first.click()
+    page.locator("#pt-delete").click()  # at once: it acts on the row just clicked
+    expect(page.locator("#pt-library-status")).to_contain_text(
+        "Delete 004_3fa1046521e36f31.txt from the index? Its passages and any uploaded copy are removed: click the "
+        "red button again")
+    assert "004_3fa1046521e36f31.txt" in listed(library_url)  # one click deletes nothing
+    expect(page.locator("#pt-delete")).to_have_text("Click again to delete")
+    page.locator("#pt-delete").click()
+    expect(page.locator("#pt-library-status")).to_contain_text("Deleted 004_3fa1046521e36f31.txt.")
+    expect(table).not_to_contain_text("004_3fa1046521e36f31.txt")
+    expect(warning).to_contain_text("2 of 4 pages")
+    assert "004_3fa1046521e36f31.txt" not in listed(library_url)
+    expect(page.locator("#pt-delete")).to_be_disabled()
+    page.screenshot(path=str(ARTIFACTS / "ui-library.png"), full_page=True)
+    page.close()
 
 
 class Pixel:

@@ -1,38 +1,51 @@
-"""The Gradio app: chat with streamed cited answers, a sources panel, filters and page uploads."""
+"""The Gradio app: chat with streamed cited answers kept in the browser, a sources panel, filters, a Markdown
+export and the Pages tab (``ui.library``), in Chinese or English (``ui.i18n``)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
 
-from rag.load import SUFFIXES
+from rag.config import Config
 from rag.pipeline import PaperTrail
 from rag.types import Answer
 from ui.api import routes
+from ui.export import conversation_markdown
 from ui.filters import filters
+from ui.i18n import LANGUAGES, Refusal, language, t
+from ui.library import SUFFIX_TEXT, Library, pages_tab, refuse
 from ui.render import chat_markdown, sources_html, text
 from ui.throttle import LoginBackoff
-from ui.uploads import UploadError, add_upload, page_meta
+from ui.wording import Wording
 
 ASSETS = Path(__file__).parent / "assets"
 EXAMPLES = ["青藏铁路电气化外电配套工程总投资多少亿元？", "How many high-tech enterprises did Tibet have in 2019?"]
-PAGE_COLUMNS = ["file", "paper", "date", "page", "chunks", "added"]
+BROWSER_LANGUAGE = "(saved) => [saved || navigator.language || '']"
+"""The language saved by the toggle, else the browser's."""
 log = logging.getLogger(__name__)
 
 
-def refuse(message: str) -> gr.Error:
-    """An error shown to the user as is; it is the user's to fix, so no server traceback."""
-    return gr.Error(message, print_exception=False)
+def history_store(config: Config) -> gr.BrowserState:
+    """The answers of the conversation, kept in the browser's localStorage under a key of this index (the same
+    server over another index starts empty), so the chat survives a reload and a server restart.
+
+    Gradio encrypts the stored value with the ``secret`` it also sends to the page: anyone who can use the browser
+    profile can read the history, as with any browser storage.
+    """
+    digest = hashlib.sha256(str(config.index_dir.resolve()).encode()).hexdigest()
+    return gr.BrowserState([], storage_key=f"papertrail-history-{digest[:16]}", secret=digest)
 
 
 class ChatApp:
-    """Event handlers over one shared, already loaded ``PaperTrail``."""
+    """The chat's event handlers over one shared, already loaded ``PaperTrail``."""
 
     def __init__(self, rag: PaperTrail) -> None:
         self.rag = rag
@@ -42,122 +55,109 @@ class ChatApp:
         """Answer a question from the pages; returns the answer text and its citations (``Answer.to_dict()``)."""
         question = (question or "").strip()
         if not question:
-            raise refuse("The question is empty: type a question about the pages.")
+            raise refuse(t("en", "empty_question"))
         try:
             return self.rag.ask(question, **filters(papers, date_from, date_to)).to_dict()
         except ValueError as err:
             raise refuse(str(err)) from err
 
     def respond(self, question: str, history: list[dict], answers: list[dict], papers: list[str] | None,
-                date_from: str | None, date_to: str | None) -> Iterator[tuple]:
-        """Stream one answer (a follow-up to the earlier ones) into the chat, then show its sources."""
+                date_from: str | None, date_to: str | None, lang: str) -> Iterator[tuple]:
+        """Stream one answer (a follow-up to the earlier ones) into the chat, then show it cited, with its sources
+        and the conversation's export; a question refused (empty, bad filters) is a message and stays typed."""
         question = (question or "").strip()
-        if not question:
-            gr.Warning("Type a question first.")
-            yield history, gr.skip(), answers, ""
+        try:
+            if not question:
+                raise Refusal("type_first")
+            where = filters(papers, date_from, date_to)
+        except Refusal as err:
+            gr.Warning(err.message(lang))
+            yield (gr.skip(),) * 5
             return
         history = [*history, {"role": "user", "content": text(question)}, {"role": "assistant", "content": ""}]
         answer = None
         try:
             turns = [(a["question"], a["answer"]) for a in answers]
-            for piece in self.rag.ask_stream(question, history=turns, **filters(papers, date_from, date_to)):
+            for piece in self.rag.ask_stream(question, history=turns, **where):
                 if isinstance(piece, Answer):
                     answer = piece
                 else:
                     history[-1]["content"] += text(piece)
-                    yield history, gr.skip(), answers, ""
+                    yield history, gr.skip(), gr.skip(), "", gr.skip()
         except Exception as err:  # the UI boundary: show the reason, keep the trace in the server log
             log.exception("question failed: %s", question)
-            history[-1]["content"] = f"**Error:** this question could not be answered: {text(str(err))}"
-            yield history, gr.skip(), answers, ""
+            history[-1]["content"] = t(lang, "failed", reason=text(str(err)))
+            yield history, gr.skip(), gr.skip(), "", gr.skip()
             return
-        answers = [*answers, answer.to_dict()]
-        history[-1]["content"] = chat_markdown(answer, len(answers))
-        yield history, sources_html(answers), answers, ""
+        messages, panel, export, answers = self.view([*answers, answer.to_dict()], lang)
+        yield messages, panel, answers, "", export
 
-    def upload(self, files: list[str] | None, paper: str | None, date: str | None, page: str | None,
-               progress: gr.Progress = gr.Progress()) -> tuple:
-        """Store, ingest and report uploaded pages; the index is searchable as soon as this returns.
-
-        Chats keep being answered from the current version while a page is embedded (``PaperTrail.ingest``)."""
-        if not files:
-            raise refuse(f"Choose a page file first ({', '.join(sorted(SUFFIXES))}).")
+    def view(self, answers: list[dict] | None, lang: str) -> tuple[list[dict], str, str, list[dict]]:
+        """The chat, the sources panel and the Markdown export of the answers kept in the browser, and the answers;
+        a stored history that does not read as answers (altered, or of another version) is dropped."""
+        answers = answers if isinstance(answers, list) else []
         try:
-            meta = page_meta(paper, date, page)
-        except UploadError as err:
-            raise refuse(str(err)) from err
-        lines = []
-        for i, file in enumerate(files):
-            name = Path(file).name
-            progress((i, len(files)), desc=f"Reading {name}")
-            embedding = lambda done, total, name=name: progress(  # noqa: E731
-                (done, total), desc=f"Embedding {name} ({done}/{total} passages and sentences)")
-            done = add_upload(self.rag, Path(file), name, meta, embedding)
-            if done.stored:
-                lines.append(f"- **added** {text(name)} → {text(done.stored.name)} ({done.chunks} passages), "
-                             "searchable now")
-            lines.extend(f"- **{done.outcome}** {text(r)}" for r in done.reasons)
-            lines.extend(f"- **warning** {text(w)}" for w in done.warnings)
-        progress((len(files), len(files)), desc="Done")
-        return ("\n".join(lines), *self.catalog())
-
-    def catalog(self) -> tuple:
-        """The pages table and the paper/date filter choices, from what is in the index now."""
-        pages = self.rag.pages()
-        rows = [[p.file, p.paper or "", p.date or "", p.page or "", p.chunks, "upload" if p.uploaded else "index"]
-                for p in pages]
-        papers = sorted({p.paper for p in pages if p.paper})
-        dates = sorted({p.date for p in pages if p.date})
-        return (rows, gr.update(choices=papers), gr.update(choices=dates), gr.update(choices=dates))
+            messages = [message for turn, a in enumerate(answers, 1) for message in (
+                {"role": "user", "content": text(a["question"])},
+                {"role": "assistant", "content": chat_markdown(a, turn, lang)})]
+            return messages, sources_html(answers, lang), conversation_markdown(answers, lang), answers
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("dropping a stored chat history that does not read as answers")
+            return [], sources_html([], lang), conversation_markdown([], lang), []
 
 
 def build_app(rag: PaperTrail) -> gr.Blocks:
     """The web chat over ``rag``; ``/chat`` and ``/upload`` are the pinned API endpoints."""
     app = ChatApp(rag)
-    suffixes = sorted(SUFFIXES)
+    words = Wording(suffixes=SUFFIX_TEXT)
     with gr.Blocks(title="PaperTrail", analytics_enabled=False) as demo:
-        gr.Markdown("## PaperTrail · 报纸问答\nAnswers from the loaded newspaper pages, each sentence cited.")
-        answers = gr.State([])
-        with gr.Tab("Chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Chat", height=520, elem_id="pt-chat", feedback_options=None,
-                                         buttons=["copy"], sanitize_html=True, latex_delimiters=[])
+        answers = history_store(rag.config)
+        saved_language = gr.BrowserState(None, storage_key="papertrail-language")
+        with gr.Row(elem_id="pt-top"):
+            words(gr.Markdown, {"value": "header"})
+            lang = gr.Radio(LANGUAGES, value="en", show_label=False, container=False, scale=0, min_width=200,
+                            elem_id="pt-lang")
+        with words(gr.Tab, {"label": "tab_chat"}):
+            with gr.Row(elem_id="pt-main"):
+                with gr.Column(scale=3, min_width=300):
+                    chatbot = words(gr.Chatbot, {"label": "chat"}, height=520, elem_id="pt-chat",
+                                    feedback_options=None, buttons=["copy"], sanitize_html=True, latex_delimiters=[])
                     with gr.Row():
-                        box = gr.Textbox(show_label=False, scale=5, elem_id="pt-question", autofocus=True,
-                                         placeholder="Ask about the pages · 请输入问题")
-                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="pt-send")
-                    examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Try")
-                    with gr.Accordion("Filters", open=False):
-                        papers = gr.Dropdown(label="Papers", multiselect=True, choices=[])
-                        with gr.Row():
-                            date_from = gr.Dropdown(label="From date", choices=[], value=None)
-                            date_to = gr.Dropdown(label="To date", choices=[], value=None)
-                with gr.Column(scale=2):
-                    gr.Markdown("**Sources**")
-                    sources = gr.HTML(sources_html([]), elem_id="pt-sources")
-        with gr.Tab("Pages"):
-            files = gr.File(label=f"Add pages ({', '.join(suffixes)})", file_count="multiple",
-                            file_types=suffixes, type="filepath", elem_id="pt-files")
-            with gr.Row():
-                paper = gr.Textbox(label="Paper", placeholder="铜仁日报", elem_id="pt-paper")
-                date = gr.Textbox(label="Date", placeholder="2026-04-02", elem_id="pt-date")
-                page = gr.Textbox(label="Page (版)", placeholder="3", elem_id="pt-page")
-            add = gr.Button("Add to index", variant="primary", elem_id="pt-add")
-            status = gr.Markdown(elem_id="pt-status")
-            pages = gr.Dataframe(headers=PAGE_COLUMNS, interactive=False, label="Pages in the index",
-                                 elem_id="pt-pages")
+                        box = words(gr.Textbox, {"placeholder": "question"}, show_label=False, scale=5,
+                                    elem_id="pt-question", autofocus=True)
+                        send = words(gr.Button, {"value": "ask"}, variant="primary", scale=1, elem_id="pt-send")
+                with gr.Column(scale=2, min_width=300, elem_id="pt-side"):
+                    words(gr.Markdown, {"value": "sources_heading"})
+                    sources = gr.HTML(sources_html([], "en"), elem_id="pt-sources")
+                    export = words(gr.Button, {"value": "export"}, size="sm", elem_id="pt-export")
+                    export_md = gr.Textbox(conversation_markdown([], "en"), visible="hidden", elem_id="pt-export-md")
+            examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box], label=t("en", "examples"),
+                                   elem_id="pt-examples")
+            words.add(examples.dataset, {"label": "examples"})
+            with words(gr.Accordion, {"label": "filters"}, open=False, elem_id="pt-filters"):
+                papers = words(gr.Dropdown, {"label": "papers"}, multiselect=True, choices=[],
+                               elem_id="pt-filter-papers")
+                with gr.Row():
+                    date_from = words(gr.Dropdown, {"label": "date_from"}, choices=[], value=None, elem_id="pt-from")
+                    date_to = words(gr.Dropdown, {"label": "date_to"}, choices=[], value=None, elem_id="pt-to")
+        with words(gr.Tab, {"label": "tab_pages"}):
+            shown = pages_tab(Library(rag), words, lang, [papers, date_from, date_to])
 
-        chat_io = {"fn": app.respond, "inputs": [box, chatbot, answers, papers, date_from, date_to],
-                   "outputs": [chatbot, sources, answers, box], "api_visibility": "private"}
+        private: dict[str, Any] = {"api_visibility": "private"}
+        chat_io = {"fn": app.respond, "inputs": [box, chatbot, answers, papers, date_from, date_to, lang],
+                   "outputs": [chatbot, sources, answers, box, export_md], **private}
+        view_io = {"fn": app.view, "inputs": [answers, lang], "outputs": [chatbot, sources, export_md, answers],
+                   **private}
         box.submit(**chat_io)
         send.click(**chat_io)
         examples.load_input_event.then(**chat_io)
-        chatbot.clear(lambda: ([], sources_html([])), None, [answers, sources], api_visibility="private")
-        catalog = [pages, papers, date_from, date_to]
-        add.click(app.upload, [files, paper, date, page], [status, *catalog], api_name="upload",
-                  concurrency_limit=1)
-        demo.load(app.catalog, None, catalog, api_visibility="private")
+        chatbot.clear(lambda lang: app.view([], lang), [lang], view_io["outputs"], **private)
+        export.click(None, [export_md], None, js="(markdown) => papertrailExport(markdown)", **private)
+        for event in (demo.load(language, [saved_language], [lang], js=BROWSER_LANGUAGE, **private),
+                      lang.input(lambda choice: choice, [lang], [saved_language], **private)):
+            event = event.then(words.updates, [lang], words.components, **private).then(**view_io)
+            for step in shown:
+                event = event.then(**step)
         gr.api(app.chat, api_name="chat")
     return demo
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from rag.metadata import iso_date
+from ui.i18n import Refusal
 
 
 def filters(papers: list[str] | None, date_from: str | None, date_to: str | None) -> dict[str, Any]:
     """``PaperTrail.ask`` keyword filters; dates become ISO days (2026-04-02, 2026年4月2日, 20260402 …).
 
-    Raises ``ValueError``, with a message for the user, for a value that is not a date or an inverted range.
+    Raises ``Refusal`` (a ``ValueError``), with a message for the user, for a value that is not a date or an
+    inverted range.
     """
     days = []
     for typed in (date_from, date_to):
         day = iso_date(typed) if typed else None
         if typed and not day:
-            raise ValueError(f"{typed!r} is not a date like 2026-04-02.")
+            raise Refusal("not_a_date", typed=typed)
         days.append(day)
     if days[0] and days[1] and days[0] > days[1]:
-        raise ValueError(f"The date range is empty: {days[0]} is after {days[1]}.")
+        raise Refusal("empty_range", start=days[0], end=days[1])
     return {"papers": list(papers) if papers else None, "date_from": days[0], "date_to": days[1]}

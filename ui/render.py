@@ -11,7 +11,8 @@ import re
 from html import escape
 from typing import Any
 
-from rag.types import Answer, page_label
+from rag.types import page_label
+from ui.i18n import t
 
 MARKER = re.compile(r"\[(\d+)\]")
 PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
@@ -27,22 +28,22 @@ def text(value: str) -> str:
     return PUNCTUATION.sub(r"\\\1", value)
 
 
-def chat_markdown(answer: Answer, turn: int) -> str:
-    """The answer with each [n] linked to its passage, then the numbered sources."""
-    numbers = {c.n for c in answer.citations}
-    parts = MARKER.split(answer.answer)  # text, number, text, number, …, text
+def chat_markdown(answer: dict[str, Any], turn: int, lang: str) -> str:
+    """The answer (``Answer.to_dict()``) with each [n] linked to its passage, then the numbered sources."""
+    numbers = {c["n"] for c in answer["citations"]}
+    parts = MARKER.split(answer["answer"])  # text, number, text, number, …, text
     body = "".join(text(part) if i % 2 == 0 else
                    f"[\\[{part}\\]](#{anchor(turn, int(part))})" if int(part) in numbers else text(f"[{part}]")
                    for i, part in enumerate(parts))
     lines = [body]
-    if answer.citations:
-        lines += ["", "**Sources**", ""]
-        for c in answer.citations:
-            reprints = "; ".join(page_label(a) for a in c.also)
-            lines.append(f"{c.n}. [{text(c.label())}](#{anchor(turn, c.n)})"
-                         + (f" — also in {text(reprints)}" if reprints else ""))
-    if answer.notice:
-        lines += ["", f"_{text(answer.notice)}_"]
+    if answer["citations"]:
+        lines += ["", f"**{t(lang, 'sources')}**", ""]
+        for c in answer["citations"]:
+            reprints = "; ".join(page_label(a) for a in c["also"])
+            lines.append(f"{c['n']}. [{text(page_label(c))}](#{anchor(turn, c['n'])})"
+                         + (f" — {t(lang, 'also_in')} {text(reprints)}" if reprints else ""))
+    if answer.get("notice"):
+        lines += ["", f"_{text(answer['notice'])}_"]
     return "\n".join(lines)
 
 
@@ -58,26 +59,26 @@ def passage(c: dict[str, Any]) -> str:
             f"{escape(text[end:])}</p>")
 
 
-def source_card(turn: int, c: dict[str, Any], open_: bool) -> str:
+def source_card(turn: int, c: dict[str, Any], open_: bool, lang: str) -> str:
     also = "".join(f"<li>{escape(page_label(a))}</li>" for a in c["also"])
     return (f"<details class='pt-source' id='{anchor(turn, c['n'])}'{' open' if open_ else ''}>"
             f"<summary><b>[{c['n']}]</b> {escape(page_label(c))}</summary>"
             f"{passage(c)}"
-            f"<p class='pt-meta'>file <code>{escape(c['source'])}</code></p>"
-            + (f"<p class='pt-meta'>Also printed in:</p><ul class='pt-also'>{also}</ul>" if also else "")
+            f"<p class='pt-meta'>{t(lang, 'file')} <code>{escape(c['source'])}</code></p>"
+            + (f"<p class='pt-meta'>{t(lang, 'printed_in')}</p><ul class='pt-also'>{also}</ul>" if also else "")
             + "</details>")
 
 
-def sources_html(answers: list[dict[str, Any]]) -> str:
+def sources_html(answers: list[dict[str, Any]], lang: str) -> str:
     """The sources panel: the latest answer's passages first (first one open), earlier answers folded."""
     if not answers:
-        return "<div class='pt-empty'>Sources of each answer appear here. Click a [n] marker to open its passage.</div>"
+        return f"<div class='pt-empty'>{t(lang, 'sources_empty')}</div>"
     groups = []
     for turn in range(len(answers), 0, -1):
         answer = answers[turn - 1]
         latest = turn == len(answers)
-        cards = "".join(source_card(turn, c, latest and i == 0) for i, c in enumerate(answer["citations"]))
-        body = cards or "<p class='pt-meta'>No sources: the pages do not answer this.</p>"
+        cards = "".join(source_card(turn, c, latest and i == 0, lang) for i, c in enumerate(answer["citations"]))
+        body = cards or f"<p class='pt-meta'>{t(lang, 'no_sources')}</p>"
         groups.append(f"<details class='pt-turn'{' open' if latest else ''}>"
                       f"<summary>{escape(answer['question'])}</summary>{body}</details>")
     return "".join(groups)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shutil
@@ -13,16 +12,17 @@ from typing import Literal
 
 from rag.ingest import IngestReport
 from rag.load import SUFFIXES
-from rag.metadata import iso_date, sidecar_path
+from rag.metadata import iso_date, sidecar_path, write_sidecar
 from rag.pipeline import PaperTrail
 from rag.types import PageMeta
+from ui.i18n import Refusal, t
 
 UNSAFE = re.compile(r"[^\w\-.]+")
 MAX_STEM = 80
 log = logging.getLogger(__name__)
 
 
-class UploadError(ValueError):
+class UploadError(Refusal):
     """An upload refused before ingest; the message is meant for the user."""
 
 
@@ -40,10 +40,10 @@ def page_meta(paper: str | None, day: str | None, page: str | int | None) -> Pag
     typed = (day or "").strip()
     day = iso_date(typed)
     if typed and not day:
-        raise UploadError(f"Date {typed!r} is not a date like 2026-04-02.")
+        raise UploadError("bad_date", typed=typed)
     page = str(page if page is not None else "").strip()
     if page and not (page.isdigit() and int(page) >= 1):
-        raise UploadError(f"Page {page!r} must be a whole number from 1.")
+        raise UploadError("bad_page", typed=page)
     return PageMeta(paper=paper, date=day, page=int(page) if page else None)
 
 
@@ -52,11 +52,11 @@ def store_upload(source: Path, name: str, folder: Path, meta: PageMeta, max_byte
     target_name = safe_name(name)
     suffix = Path(target_name).suffix
     if suffix not in SUFFIXES:
-        raise UploadError(f"{name}: {suffix or 'files without an extension'} cannot be indexed; "
-                          f"upload {', '.join(sorted(SUFFIXES))}.")
+        raise UploadError("not_indexable", name=name, suffix=suffix or t("en", "no_suffix"),
+                          allowed=", ".join(sorted(SUFFIXES)))
     size = source.stat().st_size
     if size > max_bytes:
-        raise UploadError(f"{name}: {size:,} bytes is over the {max_bytes:,}-byte limit.")
+        raise UploadError("too_large", name=name, size=size, limit=max_bytes)
     folder.mkdir(parents=True, exist_ok=True)
     stem, n = Path(target_name).stem, 1
     while True:  # the name is claimed atomically, so uploads arriving at once never share a file
@@ -68,7 +68,7 @@ def store_upload(source: Path, name: str, folder: Path, meta: PageMeta, max_byte
         except FileExistsError:
             n += 1
     if any(v is not None for v in asdict(meta).values()):
-        sidecar_path(target).write_text(json.dumps(asdict(meta), ensure_ascii=False), encoding="utf-8")
+        write_sidecar(target, meta)
     return target
 
 
@@ -92,14 +92,15 @@ class Upload:
 
 
 def add_upload(rag: PaperTrail, source: Path, name: str, meta: PageMeta,
-               progress: Callable[[int, int], None] | None = None) -> Upload:
+               progress: Callable[[int, int], None] | None = None, lang: str = "en") -> Upload:
     """Store ``source`` (uploaded as ``name``) beside the index and ingest it; a copy not added is discarded.
 
-    Chats keep being answered from the current version while the page is embedded (``PaperTrail.ingest``)."""
+    Chats keep being answered from the current version while the page is embedded (``PaperTrail.ingest``).
+    Reasons of the web chat's own refusals are in ``lang``; those of ingest come from ``rag`` (English)."""
     try:
         stored = store_upload(source, name, rag.config.uploads_dir, meta, rag.config.max_file_bytes)
     except UploadError as err:
-        return Upload(name, "refused", reasons=[str(err)])
+        return Upload(name, "refused", reasons=[err.message(lang)])
     try:
         report = rag.ingest([stored], progress=progress)
     except Exception as err:  # a front end's boundary: the reason goes to the user, the trace to the server log
@@ -110,4 +111,4 @@ def add_upload(rag: PaperTrail, source: Path, name: str, meta: PageMeta,
     discard(stored)
     if report.failed:
         return Upload(name, "failed", reasons=report.failed, warnings=report.warnings)
-    return Upload(name, "skipped", reasons=[f"{name}: already in the index (same content)"], warnings=report.warnings)
+    return Upload(name, "skipped", reasons=[t(lang, "already_indexed", name=name)], warnings=report.warnings)

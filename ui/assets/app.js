@@ -13,3 +13,14 @@ document.addEventListener("click", (event) => {
   card.classList.add("pt-flash");
   setTimeout(() => card.classList.remove("pt-flash"), 1600);
 }, true);
+
+// The export button: save the conversation's Markdown (made by the server) as papertrail-YYYY-MM-DD.md.
+function papertrailExport(markdown) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([markdown], { type: "text/markdown;charset=utf-8" }));
+  link.download = `papertrail-${new Date().toISOString().slice(0, 10)}.md`;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
