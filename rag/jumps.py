@@ -10,21 +10,19 @@ from __future__ import annotations
 from collections import defaultdict
 
 from rag.articles import JUMP_TO, split_articles
+from rag.numbers import DIGITS, SMALL_UNITS, chinese_number
 from rag.types import Article, Chunk, Document
 
-DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+NUMERALS = set(DIGITS) | set(SMALL_UNITS)
 
 
 def page_number(text: str) -> int | None:
     """``3``, ``三``, ``十二`` or ``二十`` as an int; ``None`` if it is not a page number."""
     if text.isdigit():
         return int(text)
-    if not text or any(c not in DIGITS and c not in "十百" for c in text):
+    if not text or any(c not in NUMERALS for c in text):
         return None
-    tens, _, units = text.partition("十")
-    if "十" not in text:
-        return DIGITS.get(text) if len(text) == 1 else None
-    return (DIGITS.get(tens, 0) if tens else 1) * 10 + (DIGITS.get(units, 0) if units else 0)
+    return int(chinese_number(text))
 
 
 def link_jumps(documents: list[Document], chunks: list[Chunk]) -> int:
