@@ -21,6 +21,7 @@ from rag.split import split_document
 from rag.types import PageMeta
 
 from tests.pdfgen import column_pdf
+from tests.test_reprints import CORRECTED, WIRE
 
 TEA = "梵净山茶园喜迎春茶开采\n\n本报讯 近日，梵净山脚下的万亩生态茶园迎来春茶开采，今年首批春茶的收购价格为每斤一百八十元。\n"
 BRIDGE = "长江大桥正式通车\n\n本报讯 长江大桥今天上午正式通车，大桥全长二千四百米，总投资三十五亿元。\n"
@@ -94,6 +95,24 @@ def test_reprints_are_grouped_at_ingest_and_folded_at_query_time(sample_rag):
     hit = next(h for h in sample_rag.search("三部门发文推动员工录用一件事高效办理") if h.chunk.reprint_group)
     assert hit.reprints and all(r.reprint_group == hit.chunk.reprint_group for r in hit.reprints)
     assert {hit.chunk.source[:3], *(r.source[:3] for r in hit.reprints)} == {"002", "004"}
+
+
+def test_a_reprint_with_a_corrected_figure_is_answered_with_both_figures(tmp_path, embedder):
+    pages = write_pages(tmp_path, {"人民日报_2026-04-02_04.txt": (WIRE, "utf-8"),
+                                   "光明日报_2026-04-03_02.txt": (CORRECTED, "utf-8")})
+    rag = fresh(tmp_path, embedder)
+    rag.ingest([pages])
+    assert not any(c.reprint_group for c in rag.index.chunks)
+    answer = rag.ask("北京技术合同成交额增长至多少亿元？")
+    assert not answer.abstained and "9800多亿元" in answer.answer and "9900多亿元" in answer.answer
+    assert {(c.paper, c.date) for c in answer.citations} == {("人民日报", "2026-04-02"), ("光明日报", "2026-04-03")}
+    assert answer.short_answer is None  # neither figure alone is the answer
+
+
+def test_the_sample_reprints_answer_with_both_of_their_figures(sample_rag):
+    answer = sample_rag.ask("《2025全球工程前沿》报告发布时，多少场论坛深入探讨了6G、脑机接口等话题？")
+    assert not answer.abstained and "6场论坛" in answer.answer and "60场论坛" in answer.answer
+    assert {c.source[:3] for c in answer.citations} == {"002", "004"}
 
 
 def test_second_writer_is_refused(tmp_path, embedder):
