@@ -30,6 +30,8 @@ PAGE1 = ("梵净山茶园喜迎春茶开采\n\n本报讯 近日，梵净山脚�
          "当地茶叶合作社负责人介绍，合作社今年共带动周边三百二十户茶农增收，茶园面积扩大到一万二千亩……（下转第三版）\n")
 PAGE3 = ("梵净山茶园喜迎春茶开采\n\n（上接第一版）合作社还引进了两条全自动绿茶生产线，每天可加工鲜叶二十吨，"
          "产品远销上海、广州等地。\n\n今年合作社计划新建茶旅融合观光步道五公里，预计年接待游客八万人次。\n")
+PAGE5 = ("梵净山茶园喜迎春茶开采\n\n（上接第三版）合作社负责人表示，明年将在梵净山东麓再建一座有机茶加工厂，"
+         "总投资六千万元，投产后可新增就业岗位三百个。\n")
 
 
 def write_pages(tmp_path, pages):
@@ -87,6 +89,22 @@ def test_jump_line_joins_two_pages_and_the_answer_cites_both(tmp_path, embedder)
     assert cited == {1, 3}
     hit = rag.search("合作社引进了几条全自动绿茶生产线？")[0]
     assert hit.chunk.meta.page == 3 and {c.meta.page for c in hit.continued} == {1}
+
+
+def test_an_article_jumping_over_three_pages_is_one_chain_and_every_answer_cites_all_three(tmp_path, embedder):
+    pages = write_pages(tmp_path, {"铜仁日报_2026-04-02_01.txt": (PAGE1, "utf-8"),
+                                   "铜仁日报_2026-04-02_03.txt": (PAGE3.replace("人次。", "人次。（下转5版）"), "utf-8"),
+                                   "铜仁日报_2026-04-02_05.txt": (PAGE5, "utf-8"),
+                                   "铜仁日报_2026-04-02_02.txt": (BRIDGE, "utf-8")})
+    rag = fresh(tmp_path, embedder)
+    rag.ingest([pages])
+    assert {c.meta.page for c in rag.index.chunks if c.jump} == {1, 3, 5}
+    assert len({c.jump for c in rag.index.chunks if c.jump}) == 1
+    for question, page in (("有机茶加工厂总投资多少元？", 5), ("今年首批春茶的收购价格是每斤多少元？", 1)):
+        answer = rag.ask(question)
+        assert not answer.abstained and answer.citations[0].page == page
+        continued = {a["page"] for a in answer.citations[0].also if a.get("continued")}
+        assert continued == {1, 3, 5} - {page}
 
 
 def test_reprints_are_grouped_at_ingest_and_folded_at_query_time(sample_rag):
