@@ -60,7 +60,7 @@ class Framed(Box):
 
 def reading_order(lines: Sequence[Box], frames: Sequence[Box] = ()) -> list[list[Box]]:
     """The lines as blocks in reading order: each block a column piece, headline or part of a boxed story,
-    its lines row by row. A frame holding no line's centre is ignored."""
+    its lines row by row. A frame holding fewer than two lines' centres is ignored."""
     if not lines:
         return []
     return _unframe(_order(lines, frames, GUTTER * median(b.height for b in lines)))
@@ -105,7 +105,8 @@ def gaps(boxes: Sequence[Box], width: float) -> list[tuple[float, float]]:
 
 
 def _order(lines: Sequence[Box], frames: Sequence[Box], gutter: float) -> list[list[Box]]:
-    """Reading order with each outermost frame that holds lines replaced by a ``Framed`` of its own order."""
+    """Reading order with each outermost frame that holds lines (two or more: a rule or a tint behind one line is
+    no boxed story) replaced by a ``Framed`` of their own order."""
     loose = list(lines)
     outer: list[Box] = []
     for frame in sorted(frames, key=lambda f: (f.x1 - f.x0) * (f.y1 - f.y0), reverse=True):
@@ -113,7 +114,7 @@ def _order(lines: Sequence[Box], frames: Sequence[Box], gutter: float) -> list[l
             outer.append(frame)
     for frame in outer:
         inside = [b for b in loose if frame.holds(b)]
-        if inside:
+        if len(inside) > 1:
             nested = [f for f in frames if f is not frame and frame.holds(f)]
             loose = [b for b in loose if not frame.holds(b)]
             blocks = tuple(tuple(b) for b in _order(inside, nested, gutter))

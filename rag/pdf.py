@@ -61,7 +61,8 @@ def _reason(err: Exception) -> str:
 
 
 def page_text(page: pdfium.PdfPage) -> str:
-    """A page's text in reading order (``rag.layout``): text runs as lines, rectangles drawn as frames."""
+    """A page's text in reading order (``rag.layout``): text runs as lines, the page's own paths (not those inside
+    form XObjects, whose bounds are in the form's space) as frames."""
     height = page.get_height()
     textpage = page.get_textpage()
     try:
@@ -73,6 +74,6 @@ def page_text(page: pdfium.PdfPage) -> str:
                 lines.append(Box(left, height - top, right, height - bottom, text))
     finally:
         textpage.close()
-    frames = [Box(left, height - top, right, height - bottom)
-              for left, bottom, right, top in (o.get_bounds() for o in page.get_objects([pdfium_c.FPDF_PAGEOBJ_PATH]))]
+    bounds = (path.get_bounds() for path in page.get_objects([pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1))
+    frames = [Box(left, height - top, right, height - bottom) for left, bottom, right, top in bounds]
     return "\n\n".join(block_text(block) for block in reading_order(lines, frames))

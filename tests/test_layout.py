@@ -46,13 +46,15 @@ def test_a_framed_side_story_is_read_whole_even_where_its_columns_line_up_with_t
     assert unframed.index("P1") < unframed.index("C1")  # what the frame prevents
 
 
-def test_frames_nest_and_an_empty_frame_changes_nothing():
+def test_frames_nest_and_a_frame_round_one_line_or_none_changes_nothing():
     outer, inner = Box(0, 0, 300, 200), Box(150, 100, 300, 200)
     story = column("S", 10, 10, 10, width=120)
     aside = column("T", 160, 110, 4, width=120)
     left = column("L", 160, 10, 5, width=120)
     order = texts(reading_order(story + aside + left, [outer, inner, Box(400, 0, 500, 50)]))
     assert order == [*texts([story]), *texts([left]), *texts([aside])]
+    third = story[2]
+    assert reading_order(story, [Box(third.x0 - 2, third.y0 - 2, third.x1 + 2, third.y1 + 2)]) == [story]
 
 
 def test_scanned_lines_in_pixels_overlapping_slightly_and_staggered_across_columns():
