@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from rag.articles import JUMP_TO, split_articles
 from rag.numbers import DIGITS, SMALL_UNITS, chinese_number
+from rag.split import chunks_by_page, chunks_in
 from rag.types import Article, Chunk, Document
 
 NUMERALS = set(DIGITS) | set(SMALL_UNITS)
@@ -35,16 +36,13 @@ def link_jumps(documents: list[Document], chunks: list[Chunk]) -> int:
     pages = {(d.meta.paper, d.meta.date, d.meta.page): d for d in documents
              if d.meta.paper and d.meta.date and d.meta.page is not None}
     links = jump_links(pages)
-    by_doc: dict[str, list[Chunk]] = defaultdict(list)
-    for chunk in chunks:
-        by_doc[chunk.doc_id].append(chunk)
+    by_page = chunks_by_page(chunks)
     page_of = {d.doc_id: page for (_, _, page), d in pages.items()}
     for chain in chains(links):
         opening = min(chain, key=lambda a: (page_of[a.doc_id], a.start))
         for article in chain:
-            for chunk in by_doc[article.doc_id]:
-                if article.start <= chunk.start < article.end:
-                    chunk.jump = f"{opening.doc_id}:{opening.start}"
+            for chunk in chunks_in(by_page, article.doc_id, article.start, article.end):
+                chunk.jump = f"{opening.doc_id}:{opening.start}"
     return len(links)
 
 

@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from rag.articles import split_articles
 from rag.numbers import number_spans
+from rag.split import chunks_by_page, chunks_in
 from rag.types import Chunk, Document
 
 MIN_CHARS = 80
@@ -73,16 +74,14 @@ def find_reprints(documents: list[Document], chunks: list[Chunk], threshold: flo
     """Set ``Chunk.reprint_group`` on articles printed on more than one page; returns the number of groups."""
     copies = copies_of(documents)
     groups = reprint_groups(copies, threshold)
-    by_doc: dict[str, list[Chunk]] = defaultdict(list)
     for chunk in chunks:
         chunk.reprint_group = None
-        by_doc[chunk.doc_id].append(chunk)
+    by_page = chunks_by_page(chunks)
     for group in groups:
         first = copies[group[0]]
         for copy in (copies[i] for i in group):
-            for chunk in by_doc[copy.doc_id]:
-                if copy.start <= chunk.start < copy.end:
-                    chunk.reprint_group = f"{first.doc_id}:{first.start}"
+            for chunk in chunks_in(by_page, copy.doc_id, copy.start, copy.end):
+                chunk.reprint_group = f"{first.doc_id}:{first.start}"
     return len(groups)
 
 

@@ -48,6 +48,13 @@ def fresh(tmp_path, embedder, **changes):
     return PaperTrail.create(config, embedder)
 
 
+def indexed(tmp_path, embedder, pages):
+    """A fresh index of the UTF-8 page files ``{name: text}``."""
+    rag = fresh(tmp_path, embedder)
+    rag.ingest([write_pages(tmp_path, {name: (text, "utf-8") for name, text in pages.items()})])
+    return rag
+
+
 def cli(*args, timeout=600):
     return subprocess.run([sys.executable, "-m", "rag", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
@@ -77,10 +84,7 @@ def test_reingest_skips_unchanged_replaces_changed_and_never_duplicates(tmp_path
 
 
 def test_jump_line_joins_two_pages_and_the_answer_cites_both(tmp_path, embedder):
-    pages = write_pages(tmp_path, {"铜仁日报_2026-04-02_01.txt": (PAGE1, "utf-8"),
-                                   "铜仁日报_2026-04-02_03.txt": (PAGE3, "utf-8")})
-    rag = fresh(tmp_path, embedder)
-    rag.ingest([pages])
+    rag = indexed(tmp_path, embedder, {"铜仁日报_2026-04-02_01.txt": PAGE1, "铜仁日报_2026-04-02_03.txt": PAGE3})
     linked = {c.meta.page for c in rag.index.chunks if c.jump}
     assert linked == {1, 3} and len({c.jump for c in rag.index.chunks if c.jump}) == 1
     answer = rag.ask("今年首批春茶的收购价格是每斤多少元？")
@@ -92,12 +96,9 @@ def test_jump_line_joins_two_pages_and_the_answer_cites_both(tmp_path, embedder)
 
 
 def test_an_article_jumping_over_three_pages_is_one_chain_and_every_answer_cites_all_three(tmp_path, embedder):
-    pages = write_pages(tmp_path, {"铜仁日报_2026-04-02_01.txt": (PAGE1, "utf-8"),
-                                   "铜仁日报_2026-04-02_03.txt": (PAGE3.replace("人次。", "人次。（下转5版）"), "utf-8"),
-                                   "铜仁日报_2026-04-02_05.txt": (PAGE5, "utf-8"),
-                                   "铜仁日报_2026-04-02_02.txt": (BRIDGE, "utf-8")})
-    rag = fresh(tmp_path, embedder)
-    rag.ingest([pages])
+    rag = indexed(tmp_path, embedder, {"铜仁日报_2026-04-02_01.txt": PAGE1,
+                                       "铜仁日报_2026-04-02_03.txt": PAGE3.replace("人次。", "人次。（下转5版）"),
+                                       "铜仁日报_2026-04-02_05.txt": PAGE5, "铜仁日报_2026-04-02_02.txt": BRIDGE})
     assert {c.meta.page for c in rag.index.chunks if c.jump} == {1, 3, 5}
     assert len({c.jump for c in rag.index.chunks if c.jump}) == 1
     for question, page in (("有机茶加工厂总投资多少元？", 5), ("今年首批春茶的收购价格是每斤多少元？", 1)):
@@ -116,10 +117,7 @@ def test_reprints_are_grouped_at_ingest_and_folded_at_query_time(sample_rag):
 
 
 def test_a_reprint_with_a_corrected_figure_is_answered_with_both_figures(tmp_path, embedder):
-    pages = write_pages(tmp_path, {"人民日报_2026-04-02_04.txt": (WIRE, "utf-8"),
-                                   "光明日报_2026-04-03_02.txt": (CORRECTED, "utf-8")})
-    rag = fresh(tmp_path, embedder)
-    rag.ingest([pages])
+    rag = indexed(tmp_path, embedder, {"人民日报_2026-04-02_04.txt": WIRE, "光明日报_2026-04-03_02.txt": CORRECTED})
     assert not any(c.reprint_group for c in rag.index.chunks)
     answer = rag.ask("北京技术合同成交额增长至多少亿元？")
     assert not answer.abstained and "9800多亿元" in answer.answer and "9900多亿元" in answer.answer
