@@ -17,7 +17,7 @@ from rag.features import (
 )
 from rag.index import Index
 from rag.reprints import disagree
-from rag.retrieve import bigrams, chunk_figures, containment
+from rag.retrieve import bigrams, cached_figures, containment
 from rag.short_answer import short_answer
 from rag.types import Hit
 
@@ -38,18 +38,22 @@ def shown(scores: np.ndarray) -> tuple[list[int], np.ndarray]:
     return picked, probs
 
 
+def retold(a: Candidate, b: Candidate, threshold: float) -> bool:
+    """Whether ``b`` is ``a``'s sentence on another page (bigram containment ``threshold``)."""
+    return a.hit.chunk.doc_id != b.hit.chunk.doc_id and containment(bigrams(a.text), bigrams(b.text)) >= threshold
+
+
 def disputed(pool: list[Candidate], picked: list[int], threshold: float) -> list[int]:
-    """Candidates from other pages that retell a picked sentence (bigram containment ``threshold``) with another
-    number (``rag.reprints.disagree``, over the sentences around each): a corrected figure is news, so the
-    reader is shown both."""
-    out: list[int] = []
-    for i in picked:
-        for j, other in enumerate(pool):
-            if j not in picked and j not in out and other.hit.chunk.doc_id != pool[i].hit.chunk.doc_id \
-                    and containment(bigrams(pool[i].text), bigrams(other.text)) >= threshold \
-                    and disagree(chunk_figures(pool[i].context), chunk_figures(other.context)):
-                out.append(j)
-    return out
+    """Candidates that retell a picked sentence with another figure than every shown telling of it
+    (``rag.reprints.disagree``, over the sentences around each): a corrected figure is news, so the reader is
+    shown both."""
+    shown = list(picked)
+    for j, other in enumerate(pool):
+        tellings = [i for i in shown if retold(pool[i], other, threshold)]
+        if j not in shown and tellings and all(
+                disagree(cached_figures(pool[i].context), cached_figures(other.context)) for i in tellings):
+            shown.append(j)
+    return shown[len(picked):]
 
 
 @dataclass

@@ -51,7 +51,7 @@ def containment(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 @lru_cache(maxsize=16_384)
-def chunk_figures(text: str) -> Figures:
+def cached_figures(text: str) -> Figures:
     """The numbers of a chunk's text by place (``rag.reprints.figures``), remembered like its bigrams."""
     return figures(text)
 
@@ -66,7 +66,7 @@ def same_story(a: Chunk, b: Chunk, grams_a: frozenset[str], grams_b: frozenset[s
     """
     if a.reprint_group and b.reprint_group and a.reprint_group != b.reprint_group:
         return False
-    return containment(grams_a, grams_b) >= threshold and not disagree(chunk_figures(a.text), chunk_figures(b.text))
+    return containment(grams_a, grams_b) >= threshold and not disagree(cached_figures(a.text), cached_figures(b.text))
 
 
 def group_reprints(hits: list[Hit], threshold: float, top_k: int | None = None) -> list[Hit]:
