@@ -1,5 +1,6 @@
 """Extractive answers: the fitted ranker picks the page sentence that answers, the fitted decision answers or
-refuses, and a short answer (the asked figure, date or name) opens the answer when the picker is confident."""
+refuses, and a short answer (the asked figure, date or name) opens the answer when the picker is confident.
+Where another page retells the chosen sentence with another figure, both are shown and no short answer given."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from rag.features import (
     QUESTION_FEATURES, SENTENCE_FEATURES, Question, analyse, coverage, question_features, sentence_features,
 )
 from rag.index import Index
+from rag.reprints import disagree
+from rag.retrieve import bigrams, cached_figures, containment
 from rag.short_answer import short_answer
 from rag.types import Hit
 
@@ -33,6 +36,24 @@ def shown(scores: np.ndarray) -> tuple[list[int], np.ndarray]:
     if len(order) > 1 and probs[order[1]] >= RUNNER_UP * probs[order[0]]:
         picked.append(int(order[1]))
     return picked, probs
+
+
+def retold(a: Candidate, b: Candidate, threshold: float) -> bool:
+    """Whether ``b`` is ``a``'s sentence on another page (bigram containment ``threshold``)."""
+    return a.hit.chunk.doc_id != b.hit.chunk.doc_id and containment(bigrams(a.text), bigrams(b.text)) >= threshold
+
+
+def disputed(pool: list[Candidate], picked: list[int], threshold: float) -> list[int]:
+    """Candidates that retell a picked sentence with another figure than every shown telling of it
+    (``rag.reprints.disagree``, over the sentences around each): a corrected figure is news, so the reader is
+    shown both."""
+    shown = list(picked)
+    for j, other in enumerate(pool):
+        tellings = [i for i in shown if retold(pool[i], other, threshold)]
+        if j not in shown and tellings and all(
+                disagree(cached_figures(pool[i].context), cached_figures(other.context)) for i in tellings):
+            shown.append(j)
+    return shown[len(picked):]
 
 
 @dataclass
@@ -118,7 +139,8 @@ def decide(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder
     g = question_features(q, scores, x[picked[0]], [h.dense for h in hits], near_text(index, best.hit.chunk),
                           float(probs[picked].sum()))
     confidence = float(model.answerable.probability(g)[0])
+    others = disputed(pool, picked, config.reprint_similarity)
     evidence = [evidence_of(pool[i], index.documents[pool[i].hit.chunk.doc_id].text, float(probs[i]))
-                for i in picked]
+                for i in picked + others]
     answer = confidence >= model.threshold(q.chinese)
-    return Decision(hits, evidence, confidence, answer, short_answer(q, best.text, model))
+    return Decision(hits, evidence, confidence, answer, None if others else short_answer(q, best.text, model))

@@ -129,7 +129,7 @@ class Index:
         self._jumps = None
 
     def continuation(self, chunk: Chunk) -> list[Chunk]:
-        """Chunks of the other half of ``chunk``'s article on other pages (see ``rag.jumps``)."""
+        """Chunks of the other parts of ``chunk``'s article, on other pages (see ``rag.jumps``)."""
         if chunk.jump is None:
             return []
         if self._jumps is None:

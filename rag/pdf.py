@@ -5,9 +5,9 @@ PyMuPDF, whose AGPL licence would bind the whole app.
 
 Newspaper pages set text in many columns. PDFium reports text as rectangles (runs of
 one line); reading them in stream or y order would interleave the columns line by
-line. Instead, narrow runs are grouped into column bands by their x extent, runs
-wider than one band (headlines over several columns) cut the page into horizontal
-sections, and each section is read band by band, top to bottom.
+line. Instead the runs, and the rectangles drawn around boxed stories, go to
+``rag.layout.reading_order``: columns read one after another, headlines and banners
+over several columns before the columns under them.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
-WIDE_RUN = 0.45
-"""A run wider than this share of the page spans columns (a headline or a wide paragraph)."""
-PARAGRAPH_GAP = 1.6
-"""A vertical gap above this many line heights starts a new paragraph."""
+from rag.layout import Box, block_text, reading_order
 
 
 class PdfError(Exception):
@@ -33,17 +31,6 @@ class PdfFile:
     pages: list[str]
     labels: list[str | None] = field(default_factory=list)
     title: str | None = None
-
-
-@dataclass
-class Run:
-    """One line-long piece of text and its box (PDF points, origin bottom left)."""
-
-    text: str
-    left: float
-    bottom: float
-    right: float
-    top: float
 
 
 def read_pdf(data: bytes) -> PdfFile:
@@ -74,74 +61,19 @@ def _reason(err: Exception) -> str:
 
 
 def page_text(page: pdfium.PdfPage) -> str:
-    """A page's text in column reading order."""
+    """A page's text in reading order (``rag.layout``): text runs as lines, the page's own paths (not those inside
+    form XObjects, whose bounds are in the form's space) as frames."""
+    height = page.get_height()
     textpage = page.get_textpage()
     try:
-        runs = []
+        lines = []
         for i in range(textpage.count_rects()):
             left, bottom, right, top = textpage.get_rect(i)
             text = textpage.get_text_bounded(left, bottom, right, top).replace("\r", "").replace("\n", "")
             if text.strip():
-                runs.append(Run(text, left, bottom, right, top))
+                lines.append(Box(left, height - top, right, height - bottom, text))
     finally:
         textpage.close()
-    return reading_order(runs, page.get_width())
-
-
-def reading_order(runs: list[Run], width: float) -> str:
-    """Join runs section by section (cut by wide runs), column by column, top to bottom."""
-    narrow = [r for r in runs if r.right - r.left <= WIDE_RUN * width]
-    bands = column_bands(narrow)
-    wide = sorted((r for r in runs if not _inside_one_band(r, bands)), key=lambda r: -r.top)
-    blocks: list[list[Run]] = []
-    cuts = [float("inf")] + [r.top for r in wide] + [float("-inf")]
-    wide_block: list[Run] | None = None
-    for upper, lower, head in zip(cuts, cuts[1:], [None, *wide]):
-        if head is not None and wide_block is not None:
-            wide_block.append(head)
-        elif head is not None:
-            wide_block = [head]
-            blocks.append(wide_block)
-        section = [r for r in narrow if lower < _mid(r) <= upper]
-        for left, right in bands:
-            column = [r for r in section if left <= r.left and r.right <= right]
-            if column:
-                blocks.append(column)
-                wide_block = None
-    return "\n\n".join(_join_lines(block) for block in blocks)
-
-
-def column_bands(runs: list[Run]) -> list[tuple[float, float]]:
-    """Merged x intervals of the runs: one per column, left to right."""
-    bands: list[list[float]] = []
-    for r in sorted(runs, key=lambda r: r.left):
-        if bands and r.left <= bands[-1][1]:
-            bands[-1][1] = max(bands[-1][1], r.right)
-        else:
-            bands.append([r.left, r.right])
-    return [(a, b) for a, b in bands]
-
-
-def _inside_one_band(run: Run, bands: list[tuple[float, float]]) -> bool:
-    return any(left <= run.left and run.right <= right for left, right in bands)
-
-
-def _mid(run: Run) -> float:
-    return (run.top + run.bottom) / 2
-
-
-def _join_lines(runs: list[Run]) -> str:
-    """Runs of one column as lines (same baseline joined), blank line at paragraph gaps."""
-    runs = sorted(runs, key=lambda r: (-round(r.top, 0), r.left))
-    out: list[str] = []
-    previous: Run | None = None
-    for run in runs:
-        if previous is None:
-            out.append(run.text)
-        elif run.bottom < _mid(previous) < run.top or previous.bottom < _mid(run) < previous.top:
-            out.append(run.text)
-        else:
-            height = max(previous.top - previous.bottom, 1.0)
-            out.append(("\n\n" if previous.bottom - run.top > PARAGRAPH_GAP * height else "\n") + run.text)
-        previous = run
-    return "".join(out)
+    bounds = (path.get_bounds() for path in page.get_objects([pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1))
+    frames = [Box(left, height - top, right, height - bottom) for left, bottom, right, top in bounds]
+    return "\n\n".join(block_text(block) for block in reading_order(lines, frames))

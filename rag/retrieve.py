@@ -13,6 +13,7 @@ from rag.config import Config
 from rag.embed import Embedder
 from rag.index import Index
 from rag.lexical import tokenize
+from rag.reprints import Figures, disagree, figures
 from rag.types import Chunk, Hit
 
 CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
@@ -49,15 +50,23 @@ def containment(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
+@lru_cache(maxsize=16_384)
+def cached_figures(text: str) -> Figures:
+    """The numbers of a chunk's text by place (``rag.reprints.figures``), remembered like its bigrams."""
+    return figures(text)
+
+
 def same_story(a: Chunk, b: Chunk, grams_a: frozenset[str], grams_b: frozenset[str], threshold: float) -> bool:
-    """Near-equal text, within one ingest-time reprint group when both chunks have one (``rag.reprints``).
+    """Near-equal text that agrees on every number, within one ingest-time reprint group when both chunks have
+    one (``rag.reprints``).
 
     The group alone is not enough: chunk boundaries differ between reprints, and folding a chunk that only
-    partly overlaps would hide its other sentences from the answer.
+    partly overlaps would hide its other sentences from the answer; folding one that gives another figure would
+    hide that figure.
     """
     if a.reprint_group and b.reprint_group and a.reprint_group != b.reprint_group:
         return False
-    return containment(grams_a, grams_b) >= threshold
+    return containment(grams_a, grams_b) >= threshold and not disagree(cached_figures(a.text), cached_figures(b.text))
 
 
 def group_reprints(hits: list[Hit], threshold: float, top_k: int | None = None) -> list[Hit]:

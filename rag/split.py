@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from rag.articles import split_articles
@@ -24,6 +25,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if len(m.group().strip()) >= 4:
             spans.append((m.start() + lead, m.start() + len(m.group().rstrip())))
     return spans
+
+
+def chunks_by_page(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
+    """Chunks by document id, in order."""
+    out: dict[str, list[Chunk]] = defaultdict(list)
+    for chunk in chunks:
+        out[chunk.doc_id].append(chunk)
+    return out
+
+
+def chunks_in(by_page: dict[str, list[Chunk]], doc_id: str, start: int, end: int) -> list[Chunk]:
+    """The chunks of a page that start within ``[start, end)``: those of the article there."""
+    return [c for c in by_page.get(doc_id, []) if start <= c.start < end]
 
 
 def make_splitter(config: Config) -> RecursiveCharacterTextSplitter:

@@ -95,7 +95,7 @@ class Chunk:
     source: str
     meta: PageMeta
     jump: str | None = None
-    """Shared by the chunks of both halves of an article split by a jump line (（下转第三版）)."""
+    """Shared by the chunks of all parts of an article continued by jump lines (（下转第三版）), over any number of pages."""
     reprint_group: str | None = None
     """Shared by the chunks of near-identical articles on different pages (found at ingest)."""
 
@@ -114,7 +114,7 @@ class Hit:
     lexical: float = 0.0
     reprints: list[Chunk] = field(default_factory=list)
     continued: list[Chunk] = field(default_factory=list)
-    """The other half of the article on another page, when a jump line links them."""
+    """The rest of the article on other pages, when jump lines link them."""
 
 
 @dataclass

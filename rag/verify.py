@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import numpy as np
 
@@ -12,6 +11,7 @@ from rag.answer import Evidence
 from rag.cite import citation
 from rag.config import Config
 from rag.embed import Embedder
+from rag.numbers import mentions, numbers
 from rag.retrieve import cjk_share
 from rag.types import Citation, Hit
 
@@ -19,14 +19,6 @@ MARKER = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
 WIDE_MARKER = re.compile(r"【\s*(\d+)\s*】|［\s*(\d+)\s*］")
 SENTENCE = re.compile(r".+?(?:[。！？!?；;]+|\.(?=\s|$)|$)[”’」』）)]*(?:\s*\[[\d,，、\s]+\])*", re.S)
 WORDY = re.compile(r"[\w\u3400-\u9fff]")
-ARABIC = re.compile(r"(?<![\d.])(\d{1,3}(?:[,，]\d{3})+|\d+)(\.\d+)?\s*(万亿|亿|万|千|thousand|million|billion|trillion)?",
-                    re.IGNORECASE)
-CHINESE = re.compile(r"[零〇一二两三四五六七八九十][零〇一二两三四五六七八九十百千万亿点]+")
-UNITS = {"万亿": Decimal(10) ** 12, "亿": Decimal(10) ** 8, "万": Decimal(10) ** 4, "千": Decimal(1000),
-         "thousand": Decimal(1000), "million": Decimal(10) ** 6, "billion": Decimal(10) ** 9,
-         "trillion": Decimal(10) ** 12}
-DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
-SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
 @dataclass
@@ -36,48 +28,6 @@ class Checked:
     text: str
     citations: list[Citation]
     unsupported: list[str] = field(default_factory=list)
-
-
-def chinese_number(text: str) -> Decimal | None:
-    """二千八百 → 2800, 一亿二千万 → 120000000, 二〇二五 → 2025, 十二点五 → 12.5; ``None`` if not a number."""
-    whole, _, frac = text.partition("点")
-    if frac and not all(c in DIGITS for c in frac):
-        return None
-    total, section, digit = Decimal(0), Decimal(0), 0
-    for ch in whole:
-        if ch in DIGITS:
-            digit = digit * 10 + DIGITS[ch]
-        elif ch in SMALL_UNITS:
-            section += (digit or 1) * SMALL_UNITS[ch]
-            digit = 0
-        elif ch == "万":
-            total += (section + digit) * UNITS["万"]
-            section, digit = Decimal(0), 0
-        else:
-            total = (total + section + digit) * UNITS["亿"]
-            section, digit = Decimal(0), 0
-    value = total + section + digit
-    return value + Decimal("0." + "".join(str(DIGITS[c]) for c in frac)) if frac else value
-
-
-def mentions(text: str) -> list[set[Decimal]]:
-    """Each number in a text as its possible values: "9,800亿" → {9800, 980000000000}, "二千八百" → {2800}."""
-    found: list[set[Decimal]] = []
-    for m in ARABIC.finditer(text):
-        value = Decimal(m.group(1).replace(",", "").replace("，", "") + (m.group(2) or ""))
-        scaled = value * UNITS[m.group(3).lower()] if m.group(3) else value
-        found.append({value.normalize(), scaled.normalize()})
-    for m in CHINESE.finditer(text):
-        digits = m.group().rstrip("点")
-        value = chinese_number(digits) if len(digits) > 1 else None
-        if value is not None:
-            found.append({value.normalize()})
-    return found
-
-
-def numbers(text: str) -> set[Decimal]:
-    """Every value any number in the text may stand for."""
-    return set().union(*mentions(text))
 
 
 def sentences(reply: str) -> list[tuple[str, list[int]]]:

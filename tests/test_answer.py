@@ -2,9 +2,11 @@
 
 import pytest
 
+from rag.answer import disputed, retold
 from rag.answer_model import load_model
+from rag.evidence import Candidate
 from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES
-from rag.types import Filters
+from rag.types import Chunk, Filters, Hit, PageMeta
 
 
 def test_shipped_model_matches_the_features_and_was_fitted_on_drcd():
@@ -51,3 +53,18 @@ def test_short_answer_opens_the_answer_when_given(sample_rag):
     assert not answer.abstained
     if answer.short_answer:
         assert answer.answer.startswith(answer.short_answer) and answer.short_answer in answer.citations[0].sentence
+
+
+def candidate(page: str, sentence: str) -> Candidate:
+    chunk = Chunk(0, page, sentence, 0, len(sentence), "北京技术合同成交额五年增长四成", f"{page}.txt", PageMeta())
+    return Candidate(Hit(chunk, 0.9), 0, 0, len(sentence), sentence, f"{chunk.title}\n{sentence}", True)
+
+
+def test_a_sentence_retold_on_another_page_with_another_figure_is_shown_too():
+    told = "北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%。"
+    pool = [candidate("a", told), candidate("b", told.replace("9800", "9900")), candidate("c", told.replace("，", ",")),
+            candidate("d", "拉萨市工会系统重点工作推进会议召开，共有120人参会。"), candidate("e", told.replace("9800", "9700"))]
+    assert disputed(pool, [0], threshold=0.6) == [1, 4]  # c gives a's figures, d is another story
+    assert disputed(pool, [0, 1], threshold=0.6) == [4] and disputed(pool, [2], threshold=0.6) == [1, 4]
+    assert not retold(pool[0], candidate("a", told.replace("9800", "9700")), threshold=0.6)  # one page: no reprint
+

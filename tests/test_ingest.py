@@ -21,6 +21,7 @@ from rag.split import split_document
 from rag.types import PageMeta
 
 from tests.pdfgen import column_pdf
+from tests.test_reprints import CORRECTED, WIRE
 
 TEA = "梵净山茶园喜迎春茶开采\n\n本报讯 近日，梵净山脚下的万亩生态茶园迎来春茶开采，今年首批春茶的收购价格为每斤一百八十元。\n"
 BRIDGE = "长江大桥正式通车\n\n本报讯 长江大桥今天上午正式通车，大桥全长二千四百米，总投资三十五亿元。\n"
@@ -29,6 +30,8 @@ PAGE1 = ("梵净山茶园喜迎春茶开采\n\n本报讯 近日，梵净山脚�
          "当地茶叶合作社负责人介绍，合作社今年共带动周边三百二十户茶农增收，茶园面积扩大到一万二千亩……（下转第三版）\n")
 PAGE3 = ("梵净山茶园喜迎春茶开采\n\n（上接第一版）合作社还引进了两条全自动绿茶生产线，每天可加工鲜叶二十吨，"
          "产品远销上海、广州等地。\n\n今年合作社计划新建茶旅融合观光步道五公里，预计年接待游客八万人次。\n")
+PAGE5 = ("梵净山茶园喜迎春茶开采\n\n（上接第三版）合作社负责人表示，明年将在梵净山东麓再建一座有机茶加工厂，"
+         "总投资六千万元，投产后可新增就业岗位三百个。\n")
 
 
 def write_pages(tmp_path, pages):
@@ -43,6 +46,13 @@ def write_pages(tmp_path, pages):
 def fresh(tmp_path, embedder, **changes):
     config = Config(index_dir=tmp_path / "index", show_progress=False, **changes)
     return PaperTrail.create(config, embedder)
+
+
+def indexed(tmp_path, embedder, pages):
+    """A fresh index of the UTF-8 page files ``{name: text}``."""
+    rag = fresh(tmp_path, embedder)
+    rag.ingest([write_pages(tmp_path, {name: (text, "utf-8") for name, text in pages.items()})])
+    return rag
 
 
 def cli(*args, timeout=600):
@@ -74,10 +84,7 @@ def test_reingest_skips_unchanged_replaces_changed_and_never_duplicates(tmp_path
 
 
 def test_jump_line_joins_two_pages_and_the_answer_cites_both(tmp_path, embedder):
-    pages = write_pages(tmp_path, {"铜仁日报_2026-04-02_01.txt": (PAGE1, "utf-8"),
-                                   "铜仁日报_2026-04-02_03.txt": (PAGE3, "utf-8")})
-    rag = fresh(tmp_path, embedder)
-    rag.ingest([pages])
+    rag = indexed(tmp_path, embedder, {"铜仁日报_2026-04-02_01.txt": PAGE1, "铜仁日报_2026-04-02_03.txt": PAGE3})
     linked = {c.meta.page for c in rag.index.chunks if c.jump}
     assert linked == {1, 3} and len({c.jump for c in rag.index.chunks if c.jump}) == 1
     answer = rag.ask("今年首批春茶的收购价格是每斤多少元？")
@@ -88,12 +95,40 @@ def test_jump_line_joins_two_pages_and_the_answer_cites_both(tmp_path, embedder)
     assert hit.chunk.meta.page == 3 and {c.meta.page for c in hit.continued} == {1}
 
 
+def test_an_article_jumping_over_three_pages_is_one_chain_and_every_answer_cites_all_three(tmp_path, embedder):
+    rag = indexed(tmp_path, embedder, {"铜仁日报_2026-04-02_01.txt": PAGE1,
+                                       "铜仁日报_2026-04-02_03.txt": PAGE3.replace("人次。", "人次。（下转5版）"),
+                                       "铜仁日报_2026-04-02_05.txt": PAGE5, "铜仁日报_2026-04-02_02.txt": BRIDGE})
+    assert {c.meta.page for c in rag.index.chunks if c.jump} == {1, 3, 5}
+    assert len({c.jump for c in rag.index.chunks if c.jump}) == 1
+    for question, page in (("有机茶加工厂总投资多少元？", 5), ("今年首批春茶的收购价格是每斤多少元？", 1)):
+        answer = rag.ask(question)
+        assert not answer.abstained and answer.citations[0].page == page
+        continued = {a["page"] for a in answer.citations[0].also if a.get("continued")}
+        assert continued == {1, 3, 5} - {page}
+
+
 def test_reprints_are_grouped_at_ingest_and_folded_at_query_time(sample_rag):
     grouped = {c.source for c in sample_rag.index.chunks if c.reprint_group}
     assert {s[:3] for s in grouped} == {"002", "004"}
     hit = next(h for h in sample_rag.search("三部门发文推动员工录用一件事高效办理") if h.chunk.reprint_group)
     assert hit.reprints and all(r.reprint_group == hit.chunk.reprint_group for r in hit.reprints)
     assert {hit.chunk.source[:3], *(r.source[:3] for r in hit.reprints)} == {"002", "004"}
+
+
+def test_a_reprint_with_a_corrected_figure_is_answered_with_both_figures(tmp_path, embedder):
+    rag = indexed(tmp_path, embedder, {"人民日报_2026-04-02_04.txt": WIRE, "光明日报_2026-04-03_02.txt": CORRECTED})
+    assert not any(c.reprint_group for c in rag.index.chunks)
+    answer = rag.ask("北京技术合同成交额增长至多少亿元？")
+    assert not answer.abstained and "9800多亿元" in answer.answer and "9900多亿元" in answer.answer
+    assert {(c.paper, c.date) for c in answer.citations} == {("人民日报", "2026-04-02"), ("光明日报", "2026-04-03")}
+    assert answer.short_answer is None  # neither figure alone is the answer
+
+
+def test_the_sample_reprints_answer_with_both_of_their_figures(sample_rag):
+    answer = sample_rag.ask("《2025全球工程前沿》报告发布时，多少场论坛深入探讨了6G、脑机接口等话题？")
+    assert not answer.abstained and "6场论坛" in answer.answer and "60场论坛" in answer.answer
+    assert {c.source[:3] for c in answer.citations} == {"002", "004"}
 
 
 def test_second_writer_is_refused(tmp_path, embedder):

@@ -4,7 +4,7 @@ from rag.config import Config
 from rag.load import IngestError, parse, read_bytes
 from rag.pdf import read_pdf
 
-from tests.pdfgen import column_pdf
+from tests.pdfgen import Lines, column_pdf, layout_pdf
 
 LEFT = ["甲栏第一行讲述长江大桥", "甲栏第二行说明通车时间", "甲栏第三行到此结束。"]
 MIDDLE = ["乙栏第一行讲述春茶开采", "乙栏第二行说明收购价格", "乙栏第三行到此结束。"]
@@ -18,6 +18,56 @@ def test_columns_are_read_one_after_another_not_interleaved(tmp_path):
     assert flat.startswith("长江大桥今日正式通车运营")
     assert "".join(LEFT + MIDDLE + RIGHT) in flat
     assert flat.index("甲栏第三行") < flat.index("乙栏第一行") < flat.index("乙栏第三行") < flat.index("丙栏第一行")
+
+
+def lines(tag: str, n: int, chars: int) -> list[str]:
+    """``n`` distinct lines of ``chars`` characters (10 pt each), ``甲03`` marking the third line of ``甲``."""
+    return [(f"{tag}{i:02d}" + "新闻版面文字内容" * 5)[:chars] for i in range(1, n + 1)]
+
+
+def order(text: str, blocks: list[list[str]]) -> list[str]:
+    """The first characters (the markers) of every line of ``blocks`` in the order they occur in ``text``."""
+    flat = text.replace("\n", "")
+    marks = [line[:3] for block in blocks for line in block]
+    assert all(flat.count(m) == 1 for m in marks), text
+    return sorted(marks, key=flat.index)
+
+
+def test_a_headline_over_two_columns_does_not_splice_their_lines(tmp_path):
+    left, right = lines("甲", 6, 25), lines("乙", 6, 25)
+    pdf = layout_pdf(tmp_path / "page.pdf", [Lines(192, 40, ["大桥通车两岸居民出行便利"], 18),  # across the gutter
+                                             Lines(40, 80, left), Lines(310, 80, right)])
+    text = read_pdf(pdf.read_bytes()).pages[0]
+    assert text.startswith("大桥通车两岸居民出行便利\n\n")
+    assert order(text, [left, right]) == [line[:3] for line in left + right]
+    assert "\n".join(left) in text and "\n".join(right) in text
+
+
+def test_a_banner_over_three_columns_then_a_headline_over_two(tmp_path):
+    story, col1, col2 = ["两会特别报道：奋进新征程 建功新时代"], lines("甲", 8, 17), lines("乙", 8, 17)
+    side = lines("丙", 10, 17)
+    pdf = layout_pdf(tmp_path / "page.pdf", [
+        Lines(60, 30, story, 24),
+        Lines(60, 80, ["春茶开采茶农增收致富"], 18), Lines(40, 110, col1), Lines(220, 110, col2),
+        Lines(400, 80, ["冬季旅游持续升温"], 14), Lines(400, 110, side),
+    ])
+    text = read_pdf(pdf.read_bytes()).pages[0]
+    assert text.index("两会特别报道") < text.index("春茶开采茶农增收致富") < text.index("甲01")
+    assert order(text, [col1, col2, side]) == [line[:3] for line in col1 + col2 + side]
+    assert text.index("乙08") < text.index("冬季旅游持续升温") < text.index("丙01")
+
+
+def test_a_boxed_side_story_is_read_whole_after_the_columns_beside_it(tmp_path):
+    main1, main2, main3 = lines("甲", 16, 17), lines("乙", 5, 17), lines("丙", 5, 17)
+    box_left, box_right = lines("丁", 6, 17), lines("戊", 6, 17)
+    pdf = layout_pdf(tmp_path / "page.pdf", [
+        Lines(40, 40, main1), Lines(220, 40, main2), Lines(400, 40, main3),
+        Lines(220, 130, ["相关链接"], 12), Lines(220, 150, box_left), Lines(400, 150, box_right),
+    ], frames=[(214, 124, 576, 240)])
+    text = read_pdf(pdf.read_bytes()).pages[0]
+    expected = main1 + main2 + main3 + box_left + box_right
+    assert order(text, [main1, main2, main3, box_left, box_right]) == [line[:3] for line in expected]
+    assert text.index("丙05") < text.index("相关链接") < text.index("丁01")
 
 
 def test_each_pdf_page_is_a_page_with_its_number_and_pdf_metadata_as_fallback(tmp_path):

@@ -1,6 +1,9 @@
 import numpy as np
 
-from rag.retrieve import bigrams, chunk_filter, cjk_share, containment, fuse
+from rag.retrieve import bigrams, chunk_filter, cjk_share, containment, fuse, group_reprints
+from rag.types import Chunk, Hit, PageMeta
+
+TECH = "2021年至2025年，北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%，技术交易更加活跃。"
 
 
 def test_cjk_share():
@@ -20,6 +23,19 @@ def test_containment_of_reprint_with_ocr_differences():
     b = bigrams("2021年至2025年，北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%。")
     assert containment(a, b) > 0.8
     assert containment(a, bigrams("拉萨市工会系统重点工作推进会议召开。")) < 0.2
+
+
+def hits_of(*texts: str) -> list[Hit]:
+    """One hit per text, each from its own page, best first."""
+    return [Hit(Chunk(i, f"doc{i}", t, 0, len(t), "标题", f"page{i}.txt", PageMeta()), 1.0 - i / 10)
+            for i, t in enumerate(texts)]
+
+
+def test_a_reprint_is_folded_into_the_better_hit_but_a_changed_figure_is_not():
+    folded = group_reprints(hits_of(TECH, TECH.replace("，", ",")), threshold=0.6)
+    assert len(folded) == 1 and [c.source for c in folded[0].reprints] == ["page1.txt"]
+    kept = group_reprints(hits_of(TECH, TECH.replace("9800多亿元", "9900多亿元")), threshold=0.6)
+    assert [h.chunk.source for h in kept] == ["page0.txt", "page1.txt"] and not kept[0].reprints
 
 
 def test_english_question_ranks_chinese_passage(sample_rag):

@@ -4,7 +4,8 @@ from hypothesis import strategies as st
 from rag.config import Config
 from rag.ingest import to_document
 from rag.load import read_page
-from rag.split import split_document
+from rag.articles import split_articles
+from rag.split import chunks_by_page, chunks_in, split_document
 
 from tests.conftest import FIXTURES
 
@@ -48,3 +49,16 @@ def test_splitter_offsets_hold_for_any_text(text):
     doc = Document("d", "x.txt", PageMeta(), text, cleaned.text, cleaned.spans())
     for c in split_document(doc, Config(chunk_size=50, chunk_overlap=10)):
         assert doc.text[c.start : c.end] == c.text
+
+
+def test_the_chunks_of_one_article_are_found_by_its_span():
+    config = Config()
+    doc = to_document(read_page(FIXTURES / "tiny_page.txt", config))
+    chunks = split_document(doc, config)
+    first, second = split_articles(doc.doc_id, doc.text)
+    by_page = chunks_by_page(chunks)
+    assert list(by_page) == [doc.doc_id] and by_page[doc.doc_id] == chunks
+    mine = chunks_in(by_page, doc.doc_id, first.start, first.end)
+    assert mine and {c.title for c in mine} == {first.title}
+    assert mine + chunks_in(by_page, doc.doc_id, second.start, second.end) == chunks
+    assert chunks_in(by_page, "another page", 0, len(doc.text)) == []
