@@ -4,7 +4,7 @@
         [--skip latency ingest growth backends checksum] [--json]
 
 latency  warm ``PaperTrail.ask`` vs bare query encode + FAISS search, same questions, same process, interleaved
-ingest   ``PaperTrail.ingest`` of the sample pages vs bare sentence-transformers ``encode`` of the same chunks
+ingest   ``PaperTrail.ingest`` of the sample pages vs bare encoding of the same chunks (same encoder backend)
 growth   index build time, query p50 (``Retriever.search_vector``) and resident memory at 1×/100×/1000× the sample
          chunks; vectors beyond the sample are reproducible synthetic ones (real e5 vectors + Gaussian noise,
          seed 0) since encoding 1000× the sample is too slow here; flat vs HNSW and IVF with recall@10 vs flat
@@ -97,9 +97,7 @@ def bench_ingest(config: Config, embedder: Embedder, rounds: int = 2) -> dict:
             rag = PaperTrail.create(config.with_(index_dir=Path(tmp) / "index", show_progress=False), embedder)
             ingest_s.append(timed(lambda: rag.ingest(pages)))
         chunks = [c.embed_text() for c in rag.index.chunks]
-        prompt = embedder._prompt("passage")
-        bare_s.append(timed(lambda: embedder.model.encode(chunks, prompt=prompt, batch_size=config.batch_size,
-                                                          normalize_embeddings=True)))
+        bare_s.append(timed(lambda: embedder.encode_passages(chunks, progress=False)))
     ingest, bare = min(ingest_s), min(bare_s)
     return {"pages": len(pages), "chunks": len(chunks), "ingest_s": ingest, "bare_encode_s": bare,
             "pages_per_s": len(pages) / ingest, "chunks_per_s": len(chunks) / ingest,

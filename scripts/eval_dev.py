@@ -34,11 +34,11 @@ def judge(row: dict, answer: Answer) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=ROOT.parent / "shared" / "eval" / "dev.jsonl")
-    parser.add_argument("--index", type=Path, default=Config.index_dir)
+    parser.add_argument("--index", type=Path, default=None, help="index folder (default: the default index)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rag = PaperTrail.open(Config(index_dir=args.index))
+    rag = PaperTrail.open(Config(index_dir=args.index) if args.index else Config())
     counts = {"answerable": 0, "answered_right": 0, "unanswerable": 0, "abstained_right": 0}
     for row in rows:
         answer = rag.ask(row["q"])
