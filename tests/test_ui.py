@@ -8,6 +8,7 @@ from string import Formatter
 from pathlib import Path
 
 import httpx
+import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -251,6 +252,14 @@ def test_a_stored_history_that_is_not_answers_is_dropped(sample_rag) -> None:
     assert [m["role"] for m in messages] == ["user", "assistant"] and answers == [good] and "f.txt" in panel
     for stored in ([{"question": "q"}], "not a list", [1, 2], None):
         assert app.view(stored, "en") == ([], sources_html([], "en"), conversation_markdown([], "en"), [])
+
+
+def test_opening_the_page_never_wipes_a_question_asked_while_it_loaded(sample_rag) -> None:
+    app = ChatApp(sample_rag)
+    stored = Answer("q", "a [1]", False, [Citation(1, "报", None, None, None, "f.txt", "t", 0.5)]).to_dict()
+    asked = [{"role": "user", "content": "新问题"}, {"role": "assistant", "content": "答"}]
+    assert all(isinstance(x, type(gr.skip())) for x in app.restore([], "zh", asked))
+    assert app.restore([stored], "zh", []) == app.view([stored], "zh")
 
 
 def test_serve_rejects_malformed_auth(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -92,6 +92,11 @@ class ChatApp:
         messages, panel, export, answers = self.view([*answers, answer.to_dict()], lang)
         yield messages, panel, answers, "", export
 
+    def restore(self, answers: list[dict] | None, lang: str, shown: list[dict] | None) -> tuple:
+        """``view`` of the stored answers when the page opens, unless a question asked before the page finished
+        loading already fills the chat (its answer would be wiped)."""
+        return (gr.skip(),) * 4 if shown else self.view(answers, lang)
+
     def view(self, answers: list[dict] | None, lang: str) -> tuple[list[dict], str, str, list[dict]]:
         """The chat, the sources panel and the Markdown export of the answers kept in the browser, and the answers;
         a stored history that does not read as answers (altered, or of another version) is dropped."""
@@ -124,8 +129,9 @@ def build_app(rag: PaperTrail) -> gr.Blocks:
                                     feedback_options=None, buttons=["copy"], sanitize_html=True, latex_delimiters=[])
                     with gr.Row():
                         box = words(gr.Textbox, {"placeholder": "question"}, show_label=False, scale=5,
-                                    elem_id="pt-question", autofocus=True)
-                        send = words(gr.Button, {"value": "ask"}, variant="primary", scale=1, elem_id="pt-send")
+                                    elem_id="pt-question", autofocus=True, interactive=False)
+                        send = words(gr.Button, {"value": "ask"}, variant="primary", scale=1, elem_id="pt-send",
+                                     interactive=False)
                 with gr.Column(scale=2, min_width=300, elem_id="pt-side"):
                     words(gr.Markdown, {"value": "sources_heading"})
                     sources = gr.HTML(sources_html([], "en"), elem_id="pt-sources")
@@ -153,11 +159,14 @@ def build_app(rag: PaperTrail) -> gr.Blocks:
         examples.load_input_event.then(**chat_io)
         chatbot.clear(lambda lang: app.view([], lang), [lang], view_io["outputs"], **private)
         export.click(None, [export_md], None, js="(markdown) => papertrailExport(markdown)", **private)
-        for event in (demo.load(language, [saved_language], [lang], js=BROWSER_LANGUAGE, **private),
-                      lang.input(lambda choice: choice, [lang], [saved_language], **private)):
-            event = event.then(words.updates, [lang], words.components, **private).then(**view_io)
+        restore_io = {**view_io, "fn": app.restore, "inputs": [answers, lang, chatbot]}
+        for event, show in ((demo.load(language, [saved_language], [lang], js=BROWSER_LANGUAGE, **private), restore_io),
+                            (lang.input(lambda choice: choice, [lang], [saved_language], **private), view_io)):
+            event = event.then(words.updates, [lang], words.components, **private).then(**show)
             for step in shown:
                 event = event.then(**step)
+            if show is restore_io:  # the question box opens once the page is set up: nothing typed is lost
+                event.then(lambda: (gr.update(interactive=True),) * 2, None, [box, send], **private)
         gr.api(app.chat, api_name="chat")
     return demo
 
