@@ -13,7 +13,11 @@ import json
 import logging
 import shutil
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -31,7 +35,6 @@ def export(source: str, out: Path) -> None:
     """Export the sentence-transformers model ``source`` (a name or a folder) into the empty folder ``out``: both
     graphs, the tokenizer and ``encoder.json``."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(source, device="cpu", model_kwargs={"attn_implementation": "eager"})
@@ -47,20 +50,43 @@ def export(source: str, out: Path) -> None:
     model.tokenizer.save_pretrained(str(out))
     if not (out / "tokenizer.json").is_file():
         raise ValueError(f"{source}: no fast tokenizer (tokenizer.json) to run the model without transformers")
+    with warnings.catch_warnings():  # the tracer's advice on Python branches, not the user's concern
+        warnings.simplefilter("ignore")
+        write_graphs(model, Whole().eval(), out)
+    manifest = {"format": FORMAT, "source": source, "dim": int(model.get_embedding_dimension()),
+                "max_length": int(model.max_seq_length), "prompts": dict(model.prompts)}
+    (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+@contextmanager
+def quiet_root_logger() -> Iterator[None]:
+    """ONNX Runtime's quantiser logs advice on the root logger; hold it to errors meanwhile."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def write_graphs(model: Any, whole: Any, out: Path) -> None:
+    """The fused fp32 graph of the sentence-transformers ``model`` (``whole``: it as one module) and its int8 copy."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     raw = out / "raw.onnx"
     dummy = torch.ones((2, 8), dtype=torch.long)
     with torch.no_grad():
-        torch.onnx.export(Whole().eval(), (dummy, dummy), str(raw), dynamo=False, opset_version=17,
+        torch.onnx.export(whole, (dummy, dummy), str(raw), dynamo=False, opset_version=17,
                           input_names=["input_ids", "attention_mask"], output_names=["embedding"],
                           dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                                         "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}})
     fuse(raw, out / FILES["onnx"], model[0].auto_model.config)
     raw.unlink()
-    quantize_dynamic(out / FILES["onnx"], out / FILES["onnx-int8"], weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": 1})
-    manifest = {"format": FORMAT, "source": source, "dim": int(model.get_embedding_dimension()),
-                "max_length": int(model.max_seq_length), "prompts": dict(model.prompts)}
-    (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    with quiet_root_logger():
+        quantize_dynamic(out / FILES["onnx"], out / FILES["onnx-int8"], weight_type=QuantType.QInt8,
+                         per_channel=True, extra_options={"DefaultTensorType": 1})
 
 
 def fuse(raw: Path, out: Path, config: object) -> None:
