@@ -13,7 +13,7 @@ from rag.config import Config
 from rag.embed import Embedder
 from rag.evidence import Candidate, candidates, near_text
 from rag.features import (
-    QUESTION_FEATURES, SENTENCE_FEATURES, Question, analyse, coverage, question_features, sentence_features,
+    QUESTION_FEATURES, SENTENCE_FEATURES, Candidates, Question, analyse, question_features, sentence_features,
 )
 from rag.index import Index
 from rag.reprints import disagree
@@ -87,18 +87,23 @@ class Decision:
     short_answer: str | None = None
 
 
-def cosine(vector: np.ndarray | None, query: np.ndarray) -> float:
-    if vector is None:
-        return float("nan")
-    norm = float(np.linalg.norm(vector))
-    return float(vector @ query / norm) if norm > 0 else 0.0
+def cosines(vectors: list[np.ndarray | None], query: np.ndarray) -> np.ndarray:
+    """Cosine of each vector to the (unit) query; NaN where there is none."""
+    out = np.full(len(vectors), np.nan)
+    rows = [i for i, v in enumerate(vectors) if v is not None]
+    if rows:
+        matrix = np.stack([vectors[i] for i in rows])
+        norms = np.linalg.norm(matrix, axis=1)
+        dots = matrix @ query
+        out[rows] = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0)
+    return out
 
 
 def semantic_scores(pool: list[Candidate], query: np.ndarray, embedder: Embedder) -> tuple[np.ndarray, np.ndarray]:
     """Cosine of each candidate (alone and with its neighbours) to the query, from the sentence vectors
     stored at ingest; candidates of an index without them are encoded now."""
-    sem = np.array([cosine(c.vector, query) for c in pool])
-    context = np.array([cosine(c.context_vector, query) for c in pool])
+    sem = cosines([c.vector for c in pool], query)
+    context = cosines([c.context_vector for c in pool], query)
     missing = np.flatnonzero(np.isnan(sem))
     if len(missing):
         exact = embedder.encode_sentences([pool[i].text for i in missing]) @ query
@@ -111,12 +116,9 @@ def pool_features(q: Question, pool: list[Candidate], query: np.ndarray, hits: l
                   embedder: Embedder) -> np.ndarray:
     """One row of ``SENTENCE_FEATURES`` per candidate."""
     sem, context = semantic_scores(pool, query, embedder)
-    best_sem = float(sem.max())
-    best_cov = max(coverage(q.terms, c.text.lower()) for c in pool)
-    top_dense = hits[0].dense
-    return np.stack([sentence_features(q, c.text, c.context, float(s), float(sc), best_sem, c.hit.dense,
-                                       top_dense, c.rank, c.inside, best_cov)
-                     for c, s, sc in zip(pool, sem, context)])
+    return sentence_features(q, Candidates(
+        [c.text for c in pool], [c.context for c in pool], sem, context, np.array([c.hit.dense for c in pool]),
+        [c.rank for c in pool], [c.inside for c in pool], [c.names for c in pool]), hits[0].dense)
 
 
 def check_features(model: AnswerModel) -> None:
@@ -143,4 +145,4 @@ def decide(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder
     evidence = [evidence_of(pool[i], index.documents[pool[i].hit.chunk.doc_id].text, float(probs[i]))
                 for i in picked + others]
     answer = confidence >= model.threshold(q.chinese)
-    return Decision(hits, evidence, confidence, answer, None if others else short_answer(q, best.text, model))
+    return Decision(hits, evidence, confidence, answer, None if others else short_answer(q, best.text, model, best.names))

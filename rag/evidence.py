@@ -17,6 +17,7 @@ import numpy as np
 
 from rag.articles import is_heading
 from rag.index import Index
+from rag.names import Names, restored
 from rag.split import sentence_spans
 from rag.types import Chunk, Hit
 
@@ -42,6 +43,8 @@ class Candidate:
     """The sentence's stored vector, ``None`` when the index has none."""
     context_vector: np.ndarray | None = None
     """Sum of the vectors of the sentence and its neighbours."""
+    names: Names | None = None
+    """The sentence's names as tagged at ingest, ``None`` when the page has none stored."""
 
 
 @lru_cache(maxsize=4096)
@@ -105,6 +108,7 @@ def candidates(index: Index, hits: list[Hit]) -> list[Candidate]:
         if not own:
             continue
         vectors = sentence_vectors(index, neighbour_chunks(index, hit.chunk), doc.text)
+        names = doc.names if doc.names is not None and len(doc.names) == len(sents) else None
         lo, hi = max(own[0] - NEIGHBOURS, 0), min(own[-1] + NEIGHBOURS, len(sents) - 1)
         for i in range(lo, hi + 1):
             start, end, heading = sents[i]
@@ -117,5 +121,6 @@ def candidates(index: Index, hits: list[Hit]) -> list[Candidate]:
             context = "\n".join(filter(None, [hit.chunk.title, *around]))
             near = [vectors[j] for j in (i - 1, i, i + 1) if j in vectors]
             out.append(Candidate(hit, rank, start, end, doc.text[start:end], context, i in own,
-                                 vectors.get(i), np.sum(near, axis=0) if i in vectors else None))
+                                 vectors.get(i), np.sum(near, axis=0) if i in vectors else None,
+                                 restored(names[i]) if names is not None else None))
     return out

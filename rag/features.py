@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import jieba.posseg
 import numpy as np
 
 from rag.bilingual import translations
 from rag.lexical import BM25, tokenize
+from rag.names import Names, entities, names_in
 
 KINDS = ("quantity", "time", "person", "place", "org")
 KIND_PATTERNS = {
@@ -37,12 +37,8 @@ KIND_RE = {k: re.compile(v, re.IGNORECASE) for k, v in KIND_PATTERNS.items()}
 NUMBER = re.compile(r"\d|[零〇一二两三四五六七八九十百千万亿][个家项次人元件台名位种座条倍岁分米吨公里亩户万亿%％]")
 DATE = re.compile(r"\d{1,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*[日号]|世纪|年代|[春夏秋冬][季天]|[〇零一二三四五六七八九十]{2,4}年|"
                   r"朝|时期|期间")
-ORG_SUFFIX = re.compile(r"(公司|集团|大学|学院|学校|委员会|协会|银行|研究院|研究所|医院|中心|部|局|厅|署|院|党|队|社|组织|"
-                        r"基金会)$")
-"""Endings that make a word (a jieba token of three or more characters) an organisation's name."""
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9.'-]*[A-Za-z0-9]|[A-Z]")
 ASKED_NUMBER = re.compile(r"\d{2,}")
-NAME_TAGS = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "org", "nz": "other"}
 
 
 @dataclass(frozen=True)
@@ -89,19 +85,6 @@ def char_bigrams(text: str) -> frozenset[str]:
     return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
 
 
-@lru_cache(maxsize=100_000)
-def entities(text: str) -> dict[str, frozenset[str]]:
-    """Names found in a text by jieba's tags (person, place, org, other) and words with organisation endings."""
-    found: dict[str, set[str]] = {k: set() for k in ("person", "place", "org", "other")}
-    for word in jieba.posseg.cut(text):
-        kind = NAME_TAGS.get(word.flag)
-        if kind and len(word.word) > 1:
-            found[kind].add(word.word)
-        elif len(word.word) >= 3 and ORG_SUFFIX.search(word.word):
-            found["org"].add(word.word)
-    return {k: frozenset(v) for k, v in found.items()}
-
-
 def analyse(question: str, lexical: BM25, models_dir: Path) -> Question:
     """Kind, weighted terms (English words carry their Chinese translations), numbers and names of a question."""
     chinese = chinese_share(question)
@@ -126,26 +109,36 @@ def found(term: Term, text: str) -> bool:
     return any(form in text for form in term.forms)
 
 
+def found_all(terms: list[Term], text: str) -> list[bool]:
+    """Whether each term is found in a (lower-cased) text."""
+    return [any(form in text for form in t.forms) for t in terms]
+
+
+def weighted_share(terms: list[Term], hits: list[bool]) -> float:
+    """Weighted share of the terms marked found in ``hits``; 0 when there are no terms."""
+    total = sum(t.weight for t in terms)
+    return sum(t.weight for t, hit in zip(terms, hits) if hit) / total if total else 0.0
+
+
 def coverage(terms: list[Term], text: str) -> float:
     """Weighted share of the terms found in a (lower-cased) text; 0 when there are no terms."""
-    total = sum(t.weight for t in terms)
-    return sum(t.weight for t in terms if found(t, text)) / total if total else 0.0
+    return weighted_share(terms, found_all(terms, text))
 
 
-def heaviest_missing(terms: list[Term], text: str) -> float:
-    """Weight of the heaviest term not found in the text, as a share of the heaviest term (0: all found)."""
+def heaviest_missing(terms: list[Term], hits: list[bool]) -> float:
+    """Weight of the heaviest term not marked found, as a share of the heaviest term (0: all found)."""
     top = max((t.weight for t in terms), default=0.0)
-    missing = max((t.weight for t in terms if not found(t, text)), default=0.0)
+    missing = max((t.weight for t, hit in zip(terms, hits) if not hit), default=0.0)
     return missing / top if top else 0.0
 
 
-def conflict(q: Question, text: str) -> float:
+def conflict(q: Question, text: str, names: Names | None = None) -> float:
     """1 when the sentence lacks a place, person or organisation the question names and names another of the
-    same kind instead (上海 asked, 北京 stated), else 0."""
+    same kind instead (上海 asked, 北京 stated), else 0; ``names``: the sentence's, when stored."""
     for kind in ("place", "person", "org"):
         asked = q.asked[kind]
         if asked and not any(n in text for n in asked):
-            if any(n not in q.text for n in entities(text)[kind]):
+            if any(n not in q.text for n in names_in(text, names)[kind]):
                 return 1.0
     return 0.0
 
@@ -155,13 +148,13 @@ def share(items: list[str], text: str) -> float:
     return sum(i in text for i in items) / len(items) if items else 1.0
 
 
-def holds(kind: str, text: str) -> bool:
-    """Whether a sentence holds the kind of thing asked for."""
+def holds(kind: str, text: str, names: Names | None = None) -> bool:
+    """Whether a sentence holds the kind of thing asked for; ``names``: the sentence's, when stored."""
     if kind == "quantity":
         return bool(NUMBER.search(text))
     if kind == "time":
         return bool(DATE.search(text))
-    return bool(entities(text)[kind]) or kind == "person" and bool(LATIN.search(text))
+    return bool(names_in(text, names)[kind]) or kind == "person" and bool(LATIN.search(text))
 
 
 SENTENCE_FEATURES = (
@@ -171,21 +164,44 @@ SENTENCE_FEATURES = (
 )
 
 
-def sentence_features(q: Question, text: str, context: str, sem: float, sem_context: float, best_sem: float,
-                      dense: float, top_dense: float, rank: int, inside: bool, best_coverage: float) -> np.ndarray:
-    """The ranker's features of one candidate sentence (order: ``SENTENCE_FEATURES``)."""
-    lower, around = text.lower(), context.lower()
-    cov = coverage(q.terms, lower)
-    kind_held = [float(q.kind == k and holds(k, text)) for k in KINDS]
-    grams = char_bigrams(text)
-    return np.array([
-        sem, sem - best_sem, sem_context, dense, dense - top_dense, float(rank == 0), float(rank),
-        cov, coverage(q.terms, around), cov - best_coverage,
-        len(q.bigrams & grams) / len(q.bigrams) if q.bigrams else 0.0,
-        float(inside), math.log1p(len(text)), *kind_held, float(q.kind is not None and not any(kind_held)),
-        share(q.numbers, text), coverage(q.names, around) if q.names else 1.0, heaviest_missing(q.terms, around),
-        conflict(q, text), q.chinese,
-    ], dtype=np.float32)
+@dataclass
+class Candidates:
+    """The candidate sentences of one question and the scores the ranker reads besides their text."""
+
+    texts: list[str]
+    contexts: list[str]
+    """The sentences around each and the article headline (``rag.evidence.Candidate.context``)."""
+    sem: np.ndarray
+    sem_context: np.ndarray
+    dense: np.ndarray
+    """Dense score of the hit each came from."""
+    ranks: list[int]
+    inside: list[bool]
+    names: list[Names | None]
+    """Each sentence's names as stored at ingest (``None``: tag them now)."""
+
+
+def sentence_features(q: Question, pool: Candidates, top_dense: float) -> np.ndarray:
+    """The ranker's features, one row per candidate sentence (columns: ``SENTENCE_FEATURES``); each question
+    term is looked up once per sentence and once per context."""
+    in_text = [found_all(q.terms, text.lower()) for text in pool.texts]
+    in_context = [found_all(q.terms, context.lower()) for context in pool.contexts]
+    cov = [weighted_share(q.terms, hits) for hits in in_text]
+    best_sem, best_cov = float(pool.sem.max()), max(cov)
+    rows = []
+    for i, (text, context) in enumerate(zip(pool.texts, pool.contexts)):
+        kind_held = [float(q.kind == k and holds(k, text, pool.names[i])) for k in KINDS]
+        grams = char_bigrams(text)
+        rows.append([
+            float(pool.sem[i]), float(pool.sem[i]) - best_sem, float(pool.sem_context[i]), float(pool.dense[i]),
+            float(pool.dense[i]) - top_dense, float(pool.ranks[i] == 0), float(pool.ranks[i]),
+            cov[i], weighted_share(q.terms, in_context[i]), cov[i] - best_cov,
+            len(q.bigrams & grams) / len(q.bigrams) if q.bigrams else 0.0,
+            float(pool.inside[i]), math.log1p(len(text)), *kind_held, float(q.kind is not None and not any(kind_held)),
+            share(q.numbers, text), coverage(q.names, context.lower()) if q.names else 1.0,
+            heaviest_missing(q.terms, in_context[i]), conflict(q, text, pool.names[i]), q.chinese,
+        ])
+    return np.array(rows, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))
 
 
 QUESTION_FEATURES = (

@@ -22,6 +22,7 @@ from rag.clean import clean
 from rag.config import Config
 from rag.embed import Embedder
 from rag.evidence import chunk_sentences, page_sentences
+from rag.names import entities, stored
 from rag.index import Index
 from rag.jumps import link_jumps
 from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
@@ -65,7 +66,14 @@ def to_document(page: RawPage) -> Document:
         spans=cleaned.spans(),
         sha256=page.sha256,
         path=absolute(page.path),
+        names=sentence_names(cleaned.text),
     )
+
+
+def sentence_names(text: str) -> list[dict[str, list[str]]]:
+    """The names in each sentence of a cleaned page (none for headlines, which never answer), tagged once here
+    so that answers need not tag at query time."""
+    return [{} if heading else stored(entities(text[s:e])) for s, e, heading in page_sentences(text)]
 
 
 def text_budget(config: Config) -> int:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.features import LATIN, Question, entities, found
+from rag.features import LATIN, Question, found
+from rag.names import Names, names_in
 
 if TYPE_CHECKING:
     from rag.answer_model import AnswerModel
@@ -29,17 +30,17 @@ TIME_SPAN = re.compile(
 SHORT_FEATURES = ("kind_span", "in_question", "near_terms", "position", "log_length", "crowd", "digits", "latin")
 
 
-def spans(kind: str, sentence: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of the phrases of ``kind`` in a sentence."""
+def spans(kind: str, sentence: str, names: Names | None = None) -> list[tuple[int, int]]:
+    """``(start, end)`` of the phrases of ``kind`` in a sentence (``names``: the sentence's, when stored)."""
     if kind == "quantity":
         return [m.span() for m in QUANTITY_SPAN.finditer(sentence) if re.search(r"\d|[一二两三四五六七八九十百千]", m.group())]
     if kind == "time":
         return [m.span() for m in TIME_SPAN.finditer(sentence)]
-    names = set(entities(sentence)[kind])
+    found_names = set(names_in(sentence, names)[kind])
     if kind == "person":
-        names |= {m.group() for m in LATIN.finditer(sentence) if len(m.group()) > 1}
+        found_names |= {m.group() for m in LATIN.finditer(sentence) if len(m.group()) > 1}
     out = []
-    for name in sorted(names, key=len, reverse=True):
+    for name in sorted(found_names, key=lambda n: (-len(n), n)):
         start = sentence.find(name)
         if start >= 0 and not any(s <= start < e for s, e in out):
             out.append((start, start + len(name)))
@@ -70,17 +71,18 @@ def span_features(q: Question, sentence: str, found_spans: list[tuple[int, int]]
     return np.array(rows, dtype=np.float32).reshape(-1, len(SHORT_FEATURES))
 
 
-def span_candidates(q: Question, sentence: str) -> list[tuple[int, int]]:
+def span_candidates(q: Question, sentence: str, names: Names | None = None) -> list[tuple[int, int]]:
     """Phrases of the asked kind in the sentence, less the names the question itself gives."""
     if q.kind is None:
         return []
-    return [(s, e) for s, e in spans(q.kind, sentence)
+    return [(s, e) for s, e in spans(q.kind, sentence, names)
             if sentence[s:e].strip() and not any(found_term(t, sentence[s:e]) for t in q.names)]
 
 
-def best_span(q: Question, sentence: str, model: AnswerModel) -> tuple[str, float] | None:
+def best_span(q: Question, sentence: str, model: AnswerModel,
+              names: Names | None = None) -> tuple[str, float] | None:
     """The picker's best phrase of the asked kind and its probability, ``None`` when there is none."""
-    found_spans = span_candidates(q, sentence) if model.short is not None else []
+    found_spans = span_candidates(q, sentence, names) if model.short is not None else []
     if not found_spans:
         return None
     probs = model.short.probability(span_features(q, sentence, found_spans))
@@ -94,7 +96,7 @@ def found_term(term, text: str) -> bool:
     return found(term, text) and any(len(form) >= len(text) - 1 for form in term.forms if form in text)
 
 
-def short_answer(q: Question, sentence: str, model: AnswerModel) -> str | None:
+def short_answer(q: Question, sentence: str, model: AnswerModel, names: Names | None = None) -> str | None:
     """The short answer when the picker is confident, else ``None``."""
-    best = best_span(q, sentence, model)
+    best = best_span(q, sentence, model, names)
     return best[0] if best is not None and best[1] >= model.short_threshold else None

@@ -39,6 +39,9 @@ class Document:
     spans: list[tuple[int, int]]
     sha256: str = ""
     path: str | None = None
+    names: list[dict[str, list[str]]] | None = None
+    """Per sentence of ``text`` (``rag.evidence.page_sentences``), the names tagged in it at ingest
+    (``rag.names.stored``); ``None`` for pages ingested before names were stored (tagged when needed)."""
 
     def raw_offset(self, pos: int) -> int:
         """Map an offset in ``text`` to the matching offset in ``raw``."""

@@ -44,7 +44,8 @@ from rag.answer_model import MODEL_FILE, AnswerModel, Linear  # noqa: E402
 from rag.bilingual import entries  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.evidence import candidates, near_text  # noqa: E402
-from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES, analyse, entities, question_features  # noqa: E402
+from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES, analyse, question_features  # noqa: E402
+from rag.names import entities  # noqa: E402
 from rag.index import Index  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.short_answer import SHORT_FEATURES, span_candidates, span_features  # noqa: E402
@@ -242,7 +243,7 @@ def short_rows(examples_: list[Example], ranker: Linear, only_right: bool) -> tu
         if only_right and not e.labels[best]:
             continue
         sentence = e.candidates[best].text
-        found = span_candidates(e.question, sentence)
+        found = span_candidates(e.question, sentence, e.candidates[best].names)
         if not found:
             continue
         xs.append(span_features(e.question, sentence, found))

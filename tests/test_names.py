@@ -1,0 +1,40 @@
+import numpy as np
+
+from rag.config import Config
+from rag.evidence import page_sentences
+from rag.features import Candidates, analyse, sentence_features
+from rag.ingest import sentence_names
+from rag.lexical import BM25, tokenize
+from rag.names import entities, restored, stored
+from rag.short_answer import spans
+
+PAGE = "上海召开科技大会\n市长李强在上海宣布，上海交通大学将新建研究院。北京市科委主任出席。\n会议持续三天。"
+
+
+def test_ingest_tags_each_page_sentence_once_and_headlines_not_at_all():
+    names = sentence_names(PAGE)
+    sents = page_sentences(PAGE)
+    assert len(names) == len(sents)
+    assert names[0] == {}  # the headline
+    for (s, e, heading), row in zip(sents, names):
+        if not heading:
+            assert restored(row) == entities(PAGE[s:e])
+    assert any("上海" in row.get("place", []) for row in names)
+
+
+def test_stored_names_give_the_features_and_spans_of_names_tagged_at_query_time():
+    texts = [PAGE[s:e] for s, e, heading in page_sentences(PAGE) if not heading]
+    lexical = BM25.build([tokenize(t) for t in texts])
+    q = analyse("北京哪所大学有研究院？", lexical, Config().models_dir)
+    assert q.kind == "org"
+
+    def rows(names):
+        pool = Candidates(texts, texts, np.linspace(0.9, 0.7, len(texts)), np.linspace(0.9, 0.7, len(texts)),
+                          np.full(len(texts), 0.8), [0] * len(texts), [True] * len(texts), names)
+        return sentence_features(q, pool, 0.8)
+
+    kept = [restored(stored(entities(t))) for t in texts]
+    assert np.array_equal(rows([None] * len(texts)), rows(kept))
+    assert spans("org", texts[0], kept[0]) == spans("org", texts[0]) != []
+    # the name-conflict feature reads the stored names: 上海 is stated where 北京 is asked
+    assert rows(kept)[0, 22] == 1.0
