@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
+from rag.batching import Coalescer
 from rag.config import OFFLINE_MODEL, Config
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Embedder:
         self.config = config
         self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
         self._sentences_lock = threading.Lock()
+        self._queries = Coalescer(self.encode_queries, config.batch_size)
 
     @cached_property
     def _source(self) -> str:
@@ -94,6 +96,11 @@ class Embedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._prompt("query"), progress=False)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One question's vector; questions asked at the same time from other threads are encoded in one batch
+        (``rag.batching``)."""
+        return self._queries(text)
 
     def encode_passages(self, texts: list[str], progress: bool | None = None) -> np.ndarray:
         show = self.config.show_progress if progress is None else progress

@@ -37,9 +37,10 @@ from rag.types import Chunk, Document, PageMeta
 from rag.versions import (CURRENT, IndexLoadError, VersionGone, create_lease, leased, next_name, prune,
                           read_pointer, versions, write_pointer)
 
-FORMAT = 2
-READABLE = (1, 2)
-"""Format 1 (before jump links and reprint groups) still loads; saving writes format 2."""
+FORMAT = 3
+READABLE = (1, 2, 3)
+"""Formats 1 (before jump links and reprint groups) and 2 (before each page's sentence names,
+``Document.names``) still load; saving writes format 3, which older versions refuse with a clear error."""
 SENTENCES = "sentence_vectors.npz"
 """Optional: per chunk, the vectors (float16) of the page sentences it overlaps, each encoded alone
 (``rag.evidence``). Indexes saved before it (whose ``page_sentences.npz`` or ``sentences.npz`` held vectors pooled

@@ -261,7 +261,7 @@ class PaperTrail:
     def decide(self, question: str, filters: Filters | None = None) -> Decision:
         """Retrieve and run the answer stage on one version of the index: the evidence, and answer or refuse."""
         filters = filters or Filters()
-        query = self.embedder.encode_queries([question])[0]
+        query = self.embedder.encode_query(question)
         where = chunk_filter(filters.papers, filters.date_from, filters.date_to)
         view = self.snapshot()
         hits = view.retriever.search_vector(question, query, self.config.top_k, where) if len(view.index) else []

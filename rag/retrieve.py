@@ -97,7 +97,7 @@ class Retriever:
         top_k = top_k or self.config.top_k
         if not len(self.index):
             return []
-        query = self.embedder.encode_queries([question])[0]
+        query = self.embedder.encode_query(question)
         return self.search_vector(question, query, top_k, where)
 
     def lexical_scores(self, question: str, n: int) -> tuple[float, np.ndarray]:

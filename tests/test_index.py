@@ -209,3 +209,21 @@ def test_a_version_being_loaded_is_not_pruned_until_its_reader_is_done(saved):
         assert versions(saved) == [old, index.version]
         assert prune(saved, index.version) == []
     assert prune(saved, index.version) == [old] and versions(saved) == [index.version]
+
+
+def test_an_index_saved_before_sentence_names_loads_and_answers_alike(sample_rag, saved):
+    version = live(saved)
+    rows = [json.loads(line) for line in (version / "documents.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(len(r["names"]) > 0 for r in rows)
+    (version / "documents.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "names"},
+                                                                ensure_ascii=False) + "\n" for r in rows),
+                                             encoding="utf-8")
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format"] = 2
+    del manifest["sizes"]["documents.jsonl"], manifest["sha256"]["documents.jsonl"]
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    old = Index.load(saved)
+    assert all(d.names is None for d in old.documents.values())
+    tagged_now = PaperTrail(old, sample_rag.config, sample_rag.embedder)
+    for question in ("北京技术合同成交额增长了多少？", "谁出席了联组会？"):
+        assert tagged_now.ask(question).to_dict() == sample_rag.ask(question).to_dict()
