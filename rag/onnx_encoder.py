@@ -1,9 +1,9 @@
 """Sentence vectors through ONNX Runtime: the sentence-transformers model exported once, run without torch.
 
 ``export`` writes the whole model (transformer, pooling, normalisation) as one ONNX graph, fused by ONNX
-Runtime's transformer optimizer where the architecture allows, plus an int8 copy (dynamic quantisation of the
-weights), the tokenizer and a small ``encoder.json``; it needs torch and sentence-transformers, and runs once
-(``ensure_onnx``). ``OnnxEncoder`` then needs only ``onnxruntime`` and ``tokenizers``: answering a question
+Runtime's transformer optimizer where the architecture allows, the tokenizer and a small ``encoder.json``; it
+needs torch and sentence-transformers, and runs once (``ensure_onnx``). The int8 copy (dynamic quantisation of
+the weights) is made from that graph only when the ``onnx-int8`` encoder is chosen. ``OnnxEncoder`` then needs only ``onnxruntime`` and ``tokenizers``: answering a question
 imports neither torch nor transformers, and batches run faster than torch on a CPU (``scripts/bench.py``).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import warnings
@@ -32,8 +33,8 @@ MANIFEST = "encoder.json"
 
 
 def export(source: str, out: Path) -> None:
-    """Export the sentence-transformers model ``source`` (a name or a folder) into the empty folder ``out``: both
-    graphs, the tokenizer and ``encoder.json``."""
+    """Export the sentence-transformers model ``source`` (a name or a folder) into the empty folder ``out``: the
+    fp32 graph, the tokenizer and ``encoder.json``."""
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -71,9 +72,8 @@ def quiet_root_logger() -> Iterator[None]:
 
 
 def write_graphs(model: Any, whole: Any, out: Path) -> None:
-    """The fused fp32 graph of the sentence-transformers ``model`` (``whole``: it as one module) and its int8 copy."""
+    """The fused fp32 graph of the sentence-transformers ``model`` (``whole``: it as one module)."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     raw = out / "raw.onnx"
     dummy = torch.ones((2, 8), dtype=torch.long)
@@ -84,9 +84,26 @@ def write_graphs(model: Any, whole: Any, out: Path) -> None:
                                         "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}})
     fuse(raw, out / FILES["onnx"], model[0].auto_model.config)
     raw.unlink()
-    with quiet_root_logger():
-        quantize_dynamic(out / FILES["onnx"], out / FILES["onnx-int8"], weight_type=QuantType.QInt8,
-                         per_channel=True, extra_options={"DefaultTensorType": 1})
+
+
+def ensure_int8(folder: Path) -> Path:
+    """The int8 copy of an export's fp32 graph (weights quantised per channel), made once, atomically."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = folder / FILES["onnx-int8"]
+    if target.is_file():
+        return target
+    handle, name = tempfile.mkstemp(prefix=".int8.", suffix=".onnx", dir=folder)
+    os.close(handle)
+    try:
+        with quiet_root_logger():
+            quantize_dynamic(folder / FILES["onnx"], Path(name), weight_type=QuantType.QInt8, per_channel=True,
+                             extra_options={"DefaultTensorType": 1})
+        os.chmod(name, 0o644)
+        os.replace(name, target)
+    finally:
+        Path(name).unlink(missing_ok=True)
+    return target
 
 
 def fuse(raw: Path, out: Path, config: object) -> None:
@@ -107,25 +124,32 @@ def complete(folder: Path) -> bool:
     return manifest.is_file() and json.loads(manifest.read_text(encoding="utf-8")).get("format") == FORMAT
 
 
-def ensure_onnx(source: str, target: Path) -> Path:
-    """``target``, exported from ``source`` first when missing or stale. Atomic: the export is built in a
-    sibling temporary folder and renamed into place; a complete export that another process finished first wins."""
-    if complete(target):
-        return target
+def ensure_onnx(source: str, target: Path, backend: str = "onnx") -> Path:
+    """``target``, exported from ``source`` first when missing or stale, with the int8 copy when ``backend`` is
+    ``onnx-int8``."""
+    if not complete(target):
+        export_into(source, target)
+    if backend == "onnx-int8":
+        ensure_int8(target)
+    return target
+
+
+def export_into(source: str, target: Path) -> None:
+    """Export atomically: built in a sibling temporary folder and renamed into place; a complete export that
+    another process finished first wins."""
     log.warning("exporting %s to ONNX in %s (once, about a minute)", source, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         export(source, tmp)
         if complete(target):
-            return target
+            return
         if target.exists():
             shutil.rmtree(target)
         tmp.chmod(0o755)  # mkdtemp's folder is owner-only
         tmp.rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 class OnnxEncoder:

