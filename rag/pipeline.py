@@ -23,7 +23,8 @@ from rag.metadata import checked, write_sidecar
 from rag.purge import purge_uploads
 from rag.llm import ChatClient, LLMError, relay
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
-from rag.retrieve import Retriever, chunk_filter, cjk_share
+from rag.retrieve import Retriever, chunk_filter
+from rag.text import cjk_share
 from rag.types import Answer, Document, Filters, Hit, Page, PageMeta
 from rag.verify import Verifier
 from rag.versions import IndexLoadError, prune, read_pointer, versions, write_pointer

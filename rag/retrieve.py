@@ -14,16 +14,8 @@ from rag.embed import Embedder
 from rag.index import Index
 from rag.lexical import tokenize
 from rag.reprints import Figures, disagree, figures
+from rag.text import cjk_share
 from rag.types import Chunk, Hit
-
-CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
-
-
-def cjk_share(text: str) -> float:
-    """Fraction of a text's non-space characters that are Chinese."""
-    chars = [c for c in text if not c.isspace()]
-    return sum(bool(CJK_CHAR.match(c)) for c in chars) / len(chars) if chars else 0.0
-
 
 def minmax(x: np.ndarray) -> np.ndarray:
     span = float(x.max() - x.min()) if len(x) else 0.0

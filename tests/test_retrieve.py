@@ -1,15 +1,9 @@
 import numpy as np
 
-from rag.retrieve import bigrams, chunk_filter, cjk_share, containment, fuse, group_reprints
+from rag.retrieve import bigrams, chunk_filter, containment, fuse, group_reprints
 from rag.types import Chunk, Hit, PageMeta
 
 TECH = "2021年至2025年，北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%，技术交易更加活跃。"
-
-
-def test_cjk_share():
-    assert cjk_share("北京技术合同") == 1.0
-    assert cjk_share("how much did Beijing grow") == 0.0
-    assert 0 < cjk_share("2019年西藏") < 1
 
 
 def test_fuse_ignores_lexical_for_zero_weight():
