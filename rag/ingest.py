@@ -22,11 +22,11 @@ from rag.clean import clean
 from rag.config import Config
 from rag.embed import Embedder
 from rag.evidence import chunk_sentences, page_sentences
-from rag.index import Index
 from rag.jumps import link_jumps
 from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
 from rag.reprints import find_reprints
 from rag.split import split_document
+from rag.store import Index
 from rag.types import Chunk, Document, PageMeta
 
 
@@ -170,17 +170,11 @@ def remove(index: Index, key: str, config: Config) -> list[Document]:
 
 
 def set_meta(index: Index, doc_id: str, meta: PageMeta, config: Config) -> Document:
-    """Give the document ``doc_id`` (and its chunks) ``meta`` and relink; returns the changed document.
-
-    The document is replaced, not changed in place, so an index this one was copied from keeps the old metadata.
-    Raises ``UnknownPage``.
-    """
+    """Give the document ``doc_id`` (and its chunks) ``meta`` and relink; returns the changed document (a new
+    one: an index this one was copied from keeps the old metadata). Raises ``UnknownPage``."""
     if doc_id not in index.documents:
         raise UnknownPage(f"no indexed page has the id {doc_id!r}; it may have been removed")
-    doc = index.documents[doc_id] = replace(index.documents[doc_id], meta=meta)
-    for chunk in index.chunks:
-        if chunk.doc_id == doc_id:
-            chunk.meta = meta
+    doc = index.set_meta(doc_id, meta)
     link(index, config)
     return doc
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rag.clean import clean
 from rag.articles import split_articles
 from rag.config import ROOT, Config
-from rag.index import Index
+from rag.store import Index
 from rag.ingest import to_document
 from rag.load import IngestError, RawPage
 from rag.lock import IndexBusyError, write_lock
@@ -76,7 +76,7 @@ def test_reingest_skips_unchanged_replaces_changed_and_never_duplicates(tmp_path
     assert changed.indexed == ["tea.txt"] and changed.replaced == [str(pages / "tea.txt")]
     assert any("bridge copy.txt (same content as bridge.txt)" in s for s in changed.skipped)
     assert sorted(d.source for d in rag.index.documents.values()) == ["bridge.txt", "tea.txt"]
-    assert rag.index.vectors.ntotal == len(rag.index)
+    assert len(rag.index.dense) == len(rag.index) == len(rag.index.sparse)
     texts = " ".join(c.text for c in rag.index.chunks)
     assert "二百元" in texts and "一百八十元" not in texts
     reloaded = Index.load(rag.config.index_dir)
@@ -190,7 +190,7 @@ def test_kill_9_during_ingest_leaves_the_previous_index_answering(tmp_path, samp
     proc.wait()
     after = Index.load(index)
     assert after.version == before.version and list(after.documents) == list(before.documents)
-    assert after.vectors.ntotal == len(after) == len(before)
+    assert len(after.dense) == len(after) == len(before)
     rag = PaperTrail(after, sample_rag.config.with_(index_dir=index), sample_rag.embedder)
     answer = rag.ask("三部门发文推动什么事项高效办理？")
     assert not answer.abstained and answer.citations
@@ -276,3 +276,4 @@ def test_cli_ingest_after_current_vanished_keeps_the_saved_pages_or_stops(tmp_pa
     assert "no saved version is complete" in refused.stderr and "restore the folder from a backup" in refused.stderr
     assert sorted(p.name for p in index.iterdir() if p.name.startswith("v")) == [after.version]
     assert not (index / "CURRENT").exists()
+
