@@ -146,7 +146,7 @@ class PaperTrail:
         meta = checked(meta)
         with self._writer, write_lock(self.config.index_dir):
             work = self._reload_if_stale().copy()
-            doc = set_meta(work, page_id, meta, self.config)
+            doc = set_meta(work, page_id, meta)
             work.save(self.config.index_dir)
             self._publish(work)
             page = next(p for p in self.pages() if p.id == page_id)
