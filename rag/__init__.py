@@ -6,7 +6,7 @@
 """
 
 from rag.config import Config
-from rag.index import Index, IndexLoadError
+from rag.store import Index, IndexLoadError
 from rag.lock import IndexBusyError
 from rag.ingest import IngestReport, UnknownPage
 from rag.load import IngestError

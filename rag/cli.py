@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.config import ENCODERS, OFFLINE_MODEL, Config, default_index_dir
-from rag.index import Index, IndexLoadError
+from rag.store import Index, IndexLoadError
 from rag.load import IngestError
 from rag.lock import IndexBusyError
 from rag.metadata import iso_date
@@ -255,15 +255,14 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
-    index = Index.load(config.index_dir)
-    counts = index.chunk_counts()
+    pages = Index.load(config.index_dir).pages(config.uploads_dir)
     if not args.json:
         print("\t".join(LIST_COLUMNS))
-    for doc in index.documents.values():
-        row = {"doc_id": doc.doc_id, "source": doc.source, "paper": doc.meta.paper, "date": doc.meta.date,
-               "page": doc.meta.page, "chunks": counts[doc.doc_id], "path": doc.path}
+    for page in pages:
+        row = {"doc_id": page.id, "source": page.file, "paper": page.paper, "date": page.date, "page": page.page,
+               "chunks": page.chunks, "path": page.path}
         print(json.dumps(row, ensure_ascii=False) if args.json else "\t".join(tsv_cell(row[k]) for k in LIST_COLUMNS))
-    print(f"{len(index.documents)} page(s), {len(index)} chunks in {config.index_dir}", file=sys.stderr)
+    print(f"{len(pages)} page(s), {sum(p.chunks for p in pages)} chunks in {config.index_dir}", file=sys.stderr)
     return 0
 
 

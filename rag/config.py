@@ -67,6 +67,9 @@ class Config:
     chunk_overlap: int = 60
     top_k: int = 5
     candidates: int = 50
+    filter_scan: int = 1_000
+    """Under filters passing at most this many chunks, every one of them is a candidate (exact within the
+    selection, as before filters were pushed down); above it, ``candidates`` from each store."""
     lexical_weight: float = 0.4
     translated_weight: float = 0.2
     """BM25 weight for questions that are not Chinese, over their words' CC-CEDICT translations (one value set

@@ -16,9 +16,9 @@ from functools import lru_cache
 import numpy as np
 
 from rag.articles import is_heading
-from rag.index import Index
 from rag.names import Names, restored
 from rag.split import sentence_spans
+from rag.store import Index
 from rag.types import Chunk, Hit
 
 NEIGHBOURS = 1
@@ -65,18 +65,9 @@ def chunk_sentences(page_text: str, chunk: Chunk) -> list[tuple[int, int, int]]:
             for i, (s, e, _) in enumerate(page_sentences(page_text)) if s < chunk.end and e > chunk.start]
 
 
-def neighbour_chunks(index: Index, chunk: Chunk) -> list[Chunk]:
-    """The chunk and the chunks just before and after it on the same page."""
-    out = []
-    for cid in (chunk.chunk_id - 1, chunk.chunk_id, chunk.chunk_id + 1):
-        if 0 <= cid < len(index.chunks) and index.chunks[cid].doc_id == chunk.doc_id:
-            out.append(index.chunks[cid])
-    return out
-
-
 def near_text(index: Index, chunk: Chunk) -> str:
     """The headline, the chunk and the chunks beside it on the page: the story around a hit."""
-    return "\n".join(filter(None, [chunk.title, *(c.text for c in neighbour_chunks(index, chunk))]))
+    return "\n".join(filter(None, [chunk.title, *(c.text for c in index.neighbours(chunk))]))
 
 
 def sentence_vectors(index: Index, chunks: list[Chunk], page_text: str) -> dict[int, np.ndarray]:
@@ -107,7 +98,7 @@ def candidates(index: Index, hits: list[Hit]) -> list[Candidate]:
         own = [i for i, _, _ in chunk_sentences(doc.text, hit.chunk)]
         if not own:
             continue
-        vectors = sentence_vectors(index, neighbour_chunks(index, hit.chunk), doc.text)
+        vectors = sentence_vectors(index, index.neighbours(hit.chunk), doc.text)
         names = doc.names if doc.names is not None and len(doc.names) == len(sents) else None
         lo, hi = max(own[0] - NEIGHBOURS, 0), min(own[-1] + NEIGHBOURS, len(sents) - 1)
         for i in range(lo, hi + 1):

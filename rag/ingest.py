@@ -22,12 +22,12 @@ from rag.clean import clean
 from rag.config import Config
 from rag.embed import Embedder
 from rag.evidence import chunk_sentences, page_sentences
-from rag.names import entities, stored
-from rag.index import Index
 from rag.jumps import link_jumps
 from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
+from rag.names import entities, stored
 from rag.reprints import find_reprints
 from rag.split import split_document
+from rag.store import Index
 from rag.types import Chunk, Document, PageMeta
 
 
@@ -151,7 +151,7 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
                                                        progress=progress)
     removed = index.remove(stale)
     index.add(list(docs.values()), chunks, vectors, sentence_vectors)
-    link(index, config)
+    link(index, config, [*removed, *docs.values()])
     report.chunks = len(chunks)
     report.removed = [d.source for d in removed]
     return report
@@ -173,29 +173,33 @@ def remove(index: Index, key: str, config: Config) -> list[Document]:
     if len(paths) > 1:
         raise IngestError(f"{key}: names pages of {len(paths)} files ({', '.join(paths)}); give the path or id")
     index.remove(d.doc_id for d in docs)
-    link(index, config)
+    link(index, config, docs)
     return docs
 
 
-def set_meta(index: Index, doc_id: str, meta: PageMeta, config: Config) -> Document:
-    """Give the document ``doc_id`` (and its chunks) ``meta`` and relink; returns the changed document.
-
-    The document is replaced, not changed in place, so an index this one was copied from keeps the old metadata.
-    Raises ``UnknownPage``.
-    """
+def set_meta(index: Index, doc_id: str, meta: PageMeta) -> Document:
+    """Give the document ``doc_id`` (and its chunks) ``meta`` and relink; returns the changed document (a new
+    one: an index this one was copied from keeps the old metadata). Raises ``UnknownPage``."""
     if doc_id not in index.documents:
         raise UnknownPage(f"no indexed page has the id {doc_id!r}; it may have been removed")
-    doc = index.documents[doc_id] = replace(index.documents[doc_id], meta=meta)
-    for chunk in index.chunks:
-        if chunk.doc_id == doc_id:
-            chunk.meta = meta
-    link(index, config)
+    old = index.documents[doc_id]
+    doc = index.set_meta(doc_id, meta)
+    link_editions(index, [old, doc])  # reprint groups compare texts only: an edit leaves them as they are
     return doc
 
 
-def link(index: Index, config: Config) -> None:
-    """Recompute jump links and reprint groups over the whole index."""
-    documents = list(index.documents.values())
-    link_jumps(documents, index.chunks)
-    find_reprints(documents, index.chunks, config.reprint_similarity)
+def link(index: Index, config: Config, changed: Iterable[Document]) -> None:
+    """Relink after ``changed`` pages were added or removed: jump lines in their editions, reprint groups over the
+    whole index."""
+    link_editions(index, changed)
+    find_reprints(list(index.documents.values()), index.chunks, config.reprint_similarity)
+    index.touch()
+
+
+def link_editions(index: Index, changed: Iterable[Document]) -> None:
+    """Relink the jump lines among the pages of the editions (paper and date) that ``changed`` pages belong to: a
+    jump never leaves its edition, so the others keep their links."""
+    editions = {(d.meta.paper, d.meta.date) for d in changed}
+    pages = [d for d in index.documents.values() if (d.meta.paper, d.meta.date) in editions]
+    link_jumps(pages, [c for d in pages for c in index.by_page.get(d.doc_id, [])])
     index.touch()

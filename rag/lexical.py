@@ -1,11 +1,10 @@
-"""BM25 over jieba tokens: term counts stored sparse (no pickle), weights derived on load."""
+"""BM25 over jieba tokens: term counts kept sparse, weights derived from them (``rag.store.lexical`` keys the
+rows by chunk id and saves them)."""
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cached_property
-from pathlib import Path
 
 import jieba
 import numpy as np
@@ -102,15 +101,3 @@ class BM25:
             if ids:
                 total += np.asarray(self.weights[:, ids].max(axis=1).todense()).ravel()
         return total
-
-    def save(self, folder: Path) -> None:
-        (folder / "lexical_vocab.json").write_text(json.dumps(list(self.vocab), ensure_ascii=False), encoding="utf-8")
-        c = self.counts
-        np.savez(folder / "lexical.npz", data=c.data, indices=c.indices, indptr=c.indptr, shape=np.array(c.shape))
-
-    @classmethod
-    def load(cls, folder: Path) -> BM25:
-        terms = json.loads((folder / "lexical_vocab.json").read_text(encoding="utf-8"))
-        with np.load(folder / "lexical.npz", allow_pickle=False) as z:
-            counts = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-        return cls({t: i for i, t in enumerate(terms)}, counts)

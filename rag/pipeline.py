@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -16,14 +15,15 @@ from rag.answer_model import load_model
 from rag.cite import abstention, cited_answer, lead_with
 from rag.config import Config
 from rag.embed import Embedder
-from rag.index import Index
 from rag.ingest import IngestReport, ingest, remove, set_meta
 from rag.lock import write_lock
 from rag.metadata import checked, write_sidecar
 from rag.purge import purge_uploads
+from rag.store import Index
 from rag.llm import ChatClient, LLMError, relay
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
-from rag.retrieve import Retriever, chunk_filter, cjk_share
+from rag.retrieve import Retriever
+from rag.text import cjk_share
 from rag.types import Answer, Document, Filters, Hit, Page, PageMeta
 from rag.verify import Verifier
 from rag.versions import IndexLoadError, prune, read_pointer, versions, write_pointer
@@ -146,7 +146,7 @@ class PaperTrail:
         meta = checked(meta)
         with self._writer, write_lock(self.config.index_dir):
             work = self._reload_if_stale().copy()
-            doc = set_meta(work, page_id, meta, self.config)
+            doc = set_meta(work, page_id, meta)
             work.save(self.config.index_dir)
             self._publish(work)
             page = next(p for p in self.pages() if p.id == page_id)
@@ -156,16 +156,7 @@ class PaperTrail:
 
     def pages(self) -> list[Page]:
         """The indexed pages, in ingest order, from the current version; each page's ``id`` is a key for ``remove``."""
-        index = self.snapshot().index
-        counts = index.chunk_counts()
-        titles: dict[str, str] = {}
-        for chunk in index.chunks:
-            if chunk.title:
-                titles.setdefault(chunk.doc_id, chunk.title)
-        uploads = os.path.abspath(self.config.uploads_dir)
-        return [Page(d.doc_id, d.source, d.meta.paper, d.meta.date, d.meta.page, titles.get(d.doc_id),
-                     counts[d.doc_id], bool(d.path) and os.path.dirname(d.path) == uploads, d.path)
-                for d in index.documents.values()]
+        return self.snapshot().index.pages(self.config.uploads_dir)
 
     def _reload_if_stale(self) -> Index:
         """The saved current version to build on (the writer lock is held): ours if up to date, else loaded.
@@ -219,17 +210,18 @@ class PaperTrail:
             self._reloading.release()
 
     def search(self, question: str, top_k: int | None = None, papers: list[str] | None = None,
-               date_from: str | None = None, date_to: str | None = None) -> list[Hit]:
-        return self.retriever.search(question, top_k, chunk_filter(papers, date_from, date_to))
+               date_from: str | None = None, date_to: str | None = None, page: int | None = None) -> list[Hit]:
+        return self.retriever.search(question, top_k, Filters(papers or None, date_from or None, date_to or None, page))
 
     def ask(self, question: str, history: list[Turn] | None = None, papers: list[str] | None = None,
-            date_from: str | None = None, date_to: str | None = None) -> Answer:
+            date_from: str | None = None, date_to: str | None = None, page: int | None = None) -> Answer:
         """Answer one question (a follow-up to ``history``, a list of (user, assistant) turns), citing the passages used."""
-        *_, answer = self.ask_stream(question, history, papers=papers, date_from=date_from, date_to=date_to)
+        *_, answer = self.ask_stream(question, history, papers=papers, date_from=date_from, date_to=date_to, page=page)
         return answer
 
     def ask_stream(self, question: str, history: list[Turn] | None = None, papers: list[str] | None = None,
-                   date_from: str | None = None, date_to: str | None = None) -> Iterator[str | Answer]:
+                   date_from: str | None = None, date_to: str | None = None,
+                   page: int | None = None) -> Iterator[str | Answer]:
         """Yield pieces of the answer text as they are ready, then the finished, verified ``Answer``.
 
         With an LLM configured the pieces are its raw reply; the final ``Answer`` (markers checked and
@@ -240,7 +232,7 @@ class PaperTrail:
         if not question:
             raise ValueError("empty question")
         standalone, notice = self.standalone(question, history or [])
-        filters = Filters(papers or None, date_from or None, date_to or None)
+        filters = Filters(papers or None, date_from or None, date_to or None, page)
         decision = self.decide(standalone, filters)
         written = None
         if self.llm and decision.answer and notice is None:
@@ -262,9 +254,8 @@ class PaperTrail:
         """Retrieve and run the answer stage on one version of the index: the evidence, and answer or refuse."""
         filters = filters or Filters()
         query = self.embedder.encode_query(question)
-        where = chunk_filter(filters.papers, filters.date_from, filters.date_to)
         view = self.snapshot()
-        hits = view.retriever.search_vector(question, query, self.config.top_k, where) if len(view.index) else []
+        hits = view.retriever.search_vector(question, query, self.config.top_k, filters) if len(view.index) else []
         return decide(question, query, hits, self.embedder, view.index, self.config, self.answer_model)
 
     def extractive(self, question: str, decision: Decision, filters: Filters | None = None) -> Answer:

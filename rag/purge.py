@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.index import Index
+from rag.store import Index
 from rag.metadata import sidecar_path
 from rag.types import Document
 

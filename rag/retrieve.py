@@ -11,18 +11,11 @@ import numpy as np
 from rag.bilingual import content_words, translations
 from rag.config import Config
 from rag.embed import Embedder
-from rag.index import Index
 from rag.lexical import tokenize
 from rag.reprints import Figures, disagree, figures
-from rag.types import Chunk, Hit
-
-CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
-
-
-def cjk_share(text: str) -> float:
-    """Fraction of a text's non-space characters that are Chinese."""
-    chars = [c for c in text if not c.isspace()]
-    return sum(bool(CJK_CHAR.match(c)) for c in chars) / len(chars) if chars else 0.0
+from rag.store import Index, LexicalQuery
+from rag.text import cjk_share
+from rag.types import Chunk, Filters, Hit
 
 
 def minmax(x: np.ndarray) -> np.ndarray:
@@ -85,51 +78,58 @@ def group_reprints(hits: list[Hit], threshold: float, top_k: int | None = None) 
 
 
 class Retriever:
-    """Finds the chunks that best match a question."""
+    """Finds the chunks that best match a question: the dense and the BM25 store each give their best (id, score)
+    pairs, under the same filters; the union is scored by both and fused by the question's language."""
 
     def __init__(self, index: Index, embedder: Embedder, config: Config) -> None:
         self.index = index
         self.embedder = embedder
         self.config = config
 
-    def search(self, question: str, top_k: int | None = None, where=None) -> list[Hit]:
-        """Top hits (reprints folded in), best first; ``where`` filters chunks."""
+    def search(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """Top hits (reprints folded in), best first, of the chunks passing ``filters``."""
         top_k = top_k or self.config.top_k
         if not len(self.index):
             return []
         query = self.embedder.encode_query(question)
-        return self.search_vector(question, query, top_k, where)
+        return self.search_vector(question, query, top_k, filters)
 
-    def lexical_scores(self, question: str, n: int) -> tuple[float, np.ndarray]:
-        """The BM25 weight for this question and every chunk's BM25 score: over the question's own tokens for
-        Chinese, over the translations of its words for other languages (``Config.translated_weight``)."""
+    def lexical_query(self, question: str) -> tuple[float, LexicalQuery]:
+        """The BM25 weight for this question and its BM25 query: the question's own tokens for Chinese, the
+        translations of its words for other languages (``Config.translated_weight``)."""
         chinese = cjk_share(question)
         if chinese >= 0.5:
-            weight = self.config.lexical_weight * chinese
-            return weight, self.index.lexical.scores(tokenize(question)) if weight > 0 else np.zeros(n, np.float32)
+            return self.config.lexical_weight * chinese, LexicalQuery(tuple(tokenize(question)))
         weight = self.config.translated_weight * (1 - chinese)
         if weight <= 0:
-            return 0.0, np.zeros(n, np.float32)
-        return weight, self.index.lexical.concept_scores(translated_concepts(question, self.config.models_dir))
+            return 0.0, LexicalQuery()
+        return weight, LexicalQuery(concepts=tuple(translated_concepts(question, self.config.models_dir)))
 
-    def search_vector(self, question: str, query: np.ndarray, top_k: int, where=None) -> list[Hit]:
-        n = len(self.index)
-        k = min(n, self.config.candidates if where is None else n)
-        _, ids = self.index.vectors.search(query[None, :].astype(np.float32), k)
-        weight, lexical_all = self.lexical_scores(question, n)
-        candidates = [i for i in ids[0] if i >= 0]
+    def depth(self, filters: Filters | None) -> int:
+        """Candidates each store gives: ``Config.candidates``; under filters, every chunk passing them while they
+        are at most ``Config.filter_scan`` (an exact ranking within a small selection)."""
+        n = self.index.dense.count(filters)
+        return n if filters is not None and filters.active and n <= self.config.filter_scan \
+            else min(n, self.config.candidates)
+
+    def search_vector(self, question: str, query: np.ndarray, top_k: int, filters: Filters | None = None) -> list[Hit]:
+        k = self.depth(filters)
+        if k <= 0:
+            return []
+        weight, lexical_query = self.lexical_query(question)
+        candidates = [i for i, _ in self.index.dense.search(query, k, filters)]
         if weight > 0:
-            candidates = list(dict.fromkeys(candidates + list(np.argsort(-lexical_all)[:k])))
-        if where is not None:
-            candidates = [i for i in candidates if where(self.index.chunks[i])]
+            candidates = list(dict.fromkeys(candidates + [i for i, _ in self.index.sparse.search(lexical_query, k,
+                                                                                                  filters)]))
         if not candidates:
             return []
-        cand = np.array(candidates)
-        dense = self.index.vectors.reconstruct_batch(cand) @ query
-        lexical = lexical_all[cand]
+        dense = self.index.dense.score(query, candidates)
+        lexical = self.index.sparse.score(lexical_query, candidates) if weight > 0 \
+            else np.zeros(len(candidates), np.float32)
         fused = fuse(dense, lexical, weight)
         order = np.argsort(-fused, kind="stable")
-        hits = [Hit(self.index.chunks[cand[i]], float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
+        hits = [Hit(self.index.chunk(candidates[i]), float(fused[i]), float(dense[i]), float(lexical[i]))
+                for i in order]
         hits = group_reprints(hits, self.config.reprint_similarity, top_k)
         for hit in hits:
             hit.continued = self.index.continuation(hit.chunk)
@@ -140,18 +140,3 @@ def translated_concepts(question: str, models_dir: Path) -> list[frozenset[str]]
     """The English words of a question, each as the set of its Chinese translations (CC-CEDICT)."""
     return [t for t in (translations(w, models_dir) for w in content_words(question)) if t]
 
-
-def chunk_filter(papers: list[str] | None = None, date_from: str | None = None, date_to: str | None = None):
-    """A ``where`` predicate on paper and ISO date range (unknown dates fail a date filter)."""
-    if not papers and not date_from and not date_to:
-        return None
-
-    def where(chunk: Chunk) -> bool:
-        if papers and chunk.meta.paper not in papers:
-            return False
-        date = chunk.meta.date
-        if (date_from or date_to) and not date:
-            return False
-        return not (date_from and date < date_from or date_to and date > date_to)
-
-    return where

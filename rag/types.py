@@ -144,11 +144,19 @@ class Citation:
 
 @dataclass
 class Filters:
-    """The filters a question was asked under (``None``: not filtered)."""
+    """The filters a question was asked under (``None``: not filtered), as data every store pushes down
+    (``rag.store.payload``): a chunk passes when its paper is one of ``papers``, its ISO date lies in
+    ``[date_from, date_to]`` and its page number is ``page``; an unknown field fails a filter on it."""
 
     papers: list[str] | None = None
     date_from: str | None = None
     date_to: str | None = None
+    page: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.papers or self.date_from or self.date_to or self.page is not None)
 
     def describe(self, chinese: bool) -> str:
         """The filters in words, empty when there are none."""
@@ -158,6 +166,8 @@ class Filters:
         if self.date_from or self.date_to:
             span = f"{self.date_from or '…'} – {self.date_to or '…'}"
             parts.append(("日期：" if chinese else "dates: ") + span)
+        if self.page is not None:
+            parts.append(f"第{self.page}版" if chinese else f"page {self.page}")
         return ("；" if chinese else "; ").join(parts)
 
 

@@ -12,7 +12,7 @@ from rag.cite import citation
 from rag.config import Config
 from rag.embed import Embedder
 from rag.numbers import mentions, numbers
-from rag.retrieve import cjk_share
+from rag.text import cjk_share
 from rag.types import Citation, Hit
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -34,10 +35,10 @@ from evallib import EVAL_DIR, percentile, qa_questions, read_jsonl  # noqa: E402
 
 from rag.config import Config  # noqa: E402
 from rag.embed import Embedder  # noqa: E402
-from rag.index import DATA, Index, file_sha256  # noqa: E402
-from rag.lexical import BM25, tokenize  # noqa: E402
+from rag.lexical import tokenize  # noqa: E402
 from rag.pipeline import PaperTrail  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
+from rag.store import Index, file_sha256  # noqa: E402
 
 NOISE = 0.35
 """Norm of the noise added to a real unit vector to make a synthetic one (cosine to it ≈ 0.94)."""
@@ -73,7 +74,7 @@ def summary(ms: list[float]) -> dict[str, float]:
 def bench_latency(rag: PaperTrail, qs: list[str]) -> dict:
     """Warm p50/p95 of ask vs bare encode+search, interleaved per question so both see the same load."""
     def bare(q: str) -> None:
-        rag.index.vectors.search(rag.embedder.encode_queries([q]), rag.config.top_k)
+        rag.index.dense.search(rag.embedder.encode_queries([q])[0], rag.config.top_k)
 
     for q in qs[:10]:
         rag.ask(q), bare(q)
@@ -114,13 +115,16 @@ def synthetic(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 
 
 def scaled_index(sample: Index, scale: int, tokens: list[list[str]]) -> Index:
-    """The sample index repeated ``scale`` times (same chunk objects and tokens, synthetic vectors)."""
-    base = sample.vectors.reconstruct_n(0, sample.vectors.ntotal)
+    """The sample's chunks repeated ``scale`` times under new ids (the same tokens and sentence vectors, synthetic
+    dense vectors), built through the stores' own ``add``."""
+    base = sample.dense.vectors(sample.ids())
     index = Index(sample.model, sample.dim)
-    index.documents = sample.documents
-    index.chunks = sample.chunks * scale
-    index.vectors.add(synthetic(base, len(base) * scale))
-    index.lexical = BM25.build(tokens * scale)
+    chunks = [replace(c) for _ in range(scale) for c in sample.chunks]
+    ids = index.add_chunks(sample.documents.values(), chunks)
+    metas = [c.meta for c in chunks]
+    index.dense.add(ids, synthetic(base, len(base) * scale), metas)
+    index.sparse.add(ids, tokens * scale, metas)
+    index.sentences.add(ids, [sample.sentence_vectors(c.chunk_id) for c in sample.chunks] * scale)
     return index
 
 
@@ -159,9 +163,9 @@ def bench_growth(rag: PaperTrail, qs: list[str], scales: list[int]) -> list[dict
         memory = rss_mb() - before
         retriever = Retriever(index, rag.embedder, rag.config)
         ms = [1000 * timed(lambda: retriever.search_vector(q, v, rag.config.top_k)) for q, v in zip(qs, queries)]
-        flat_ms = [1000 * timed(lambda: index.vectors.search(v[None, :], 10)) for v in queries]
-        vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
-        _, flat_ids = index.vectors.search(queries, 10)
+        flat_ms = [1000 * timed(lambda: index.dense.search(v, 10)) for v in queries]
+        vectors = index.dense.vectors(index.ids())  # ids are 0, 1, 2, … here: the ANN indexes' row numbers
+        flat_ids = np.array([[i for i, _ in index.dense.search(v, 10)] for v in queries])
         rows.append({"scale": scale, "chunks": len(index), "build_s": build, "query_p50_ms": percentile(ms, 50),
                      "flat_search_p50_ms": percentile(flat_ms, 50), "rss_mb": memory,
                      "ann": bench_ann(vectors, queries, flat_ids)})
@@ -218,11 +222,10 @@ def bench_checksum(rag: PaperTrail, scales: list[int], rounds: int = 3) -> list[
     rows = []
     for scale in scales:
         index = scaled_index(rag.index, scale, tokens)
-        index.sentences = list(rag.index.sentences) * scale
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "index"
             index.save(folder)
-            files = [folder / index.version / n for n in DATA]
+            files = [f for f in (folder / index.version).iterdir() if f.name not in ("manifest.json", ".lease")]
             load = min(timed(lambda: Index.load(folder)) for _ in range(rounds))
             hashing = min(timed(lambda: [file_sha256(f) for f in files]) for _ in range(rounds))
             rows.append({"scale": scale, "chunks": len(index), "mib": sum(f.stat().st_size for f in files) / 2**20,

@@ -43,7 +43,7 @@ from evallib import (  # noqa: E402
 )
 
 from rag.config import Config  # noqa: E402
-from rag.index import Index  # noqa: E402
+from rag.store import Index, LexicalQuery  # noqa: E402
 from rag.ingest import ingest  # noqa: E402
 from rag.lexical import tokenize  # noqa: E402
 from rag.pipeline import PaperTrail  # noqa: E402
@@ -106,11 +106,10 @@ def rank_all(corpus: Corpus, retriever: Retriever, q: Question, qvec: np.ndarray
     """Each system's passage ranking for one question."""
     index = corpus.index
     hits = retriever.search_vector(q.text, qvec, DEPTH)
-    _, dense = index.vectors.search(qvec[None, :], DEPTH)
-    dense_ids = [int(i) for i in dense[0] if i >= 0]
-    scores = index.lexical.scores(tokenize(q.text))
-    bm25_ids = [int(i) for i in np.argsort(-scores, kind="stable")[:DEPTH] if scores[i] > 0]
-    source = [c.source for c in index.chunks]
+    dense_ids = [i for i, _ in index.dense.search(qvec, DEPTH)]
+    scores = index.sparse.scores(LexicalQuery(tuple(tokenize(q.text))))
+    bm25_ids = [int(index.sparse.ids()[r]) for r in np.argsort(-scores, kind="stable")[:DEPTH] if scores[r] > 0]
+    source = {i: index.chunk(i).source for i in {*dense_ids, *bm25_ids}}
     out = {
         "papertrail": passage_ranking(s for h in hits for s in (h.chunk.source, *(r.source for r in h.reprints))),
         "dense": passage_ranking(source[i] for i in dense_ids),

@@ -13,10 +13,10 @@ import numpy as np
 
 from rag.config import ROOT, Config
 from rag.embed import Embedder, file_name
-from rag.index import Index, IndexLoadError
+from rag.store import Index, IndexLoadError
 from rag.ingest import embedded_sentences, to_document
 from rag.load import RawPage
-from rag.retrieve import cjk_share
+from rag.text import cjk_share
 from rag.split import split_document
 from rag.types import PageMeta
 

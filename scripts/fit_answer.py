@@ -46,8 +46,8 @@ from rag.config import Config  # noqa: E402
 from rag.evidence import candidates, near_text  # noqa: E402
 from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES, analyse, question_features  # noqa: E402
 from rag.names import entities  # noqa: E402
-from rag.index import Index  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
+from rag.store import Index  # noqa: E402
 from rag.short_answer import SHORT_FEATURES, span_candidates, span_features  # noqa: E402
 
 SEED = 20261201

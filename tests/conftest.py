@@ -49,7 +49,7 @@ def serving(rag: PaperTrail, auth: tuple[str, str] | None = None) -> Iterator[st
 
 def copy_of_sample(sample_rag: PaperTrail, folder: Path, **changes: object) -> PaperTrail:
     """A ``PaperTrail`` over a private copy of the sample index in ``folder`` (uploads go beside it)."""
-    from rag.index import Index
+    from rag.store import Index
 
     shutil.copytree(sample_rag.config.index_dir, folder)
     return PaperTrail(Index.load(folder), sample_rag.config.with_(index_dir=folder, **changes), sample_rag.embedder)

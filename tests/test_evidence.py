@@ -1,7 +1,7 @@
 import numpy as np
 
 from rag.evidence import candidates, chunk_sentences, page_sentences
-from rag.index import Index
+from rag.store import Index
 from rag.types import Chunk, Document, Hit, PageMeta
 
 PAGE = "科技创新大会召开\n会泽县打造了246个车间。岗位月均工资3500元，群众满意度达到百分之九十八。\n下一段落写别的事情。"

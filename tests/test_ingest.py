@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rag.clean import clean
 from rag.articles import split_articles
 from rag.config import ROOT, Config
-from rag.index import Index
+from rag.store import Index
 from rag.ingest import to_document
 from rag.load import IngestError, RawPage
 from rag.lock import IndexBusyError, write_lock
@@ -76,7 +76,7 @@ def test_reingest_skips_unchanged_replaces_changed_and_never_duplicates(tmp_path
     assert changed.indexed == ["tea.txt"] and changed.replaced == [str(pages / "tea.txt")]
     assert any("bridge copy.txt (same content as bridge.txt)" in s for s in changed.skipped)
     assert sorted(d.source for d in rag.index.documents.values()) == ["bridge.txt", "tea.txt"]
-    assert rag.index.vectors.ntotal == len(rag.index)
+    assert len(rag.index.dense) == len(rag.index) == len(rag.index.sparse)
     texts = " ".join(c.text for c in rag.index.chunks)
     assert "二百元" in texts and "一百八十元" not in texts
     reloaded = Index.load(rag.config.index_dir)
@@ -190,7 +190,7 @@ def test_kill_9_during_ingest_leaves_the_previous_index_answering(tmp_path, samp
     proc.wait()
     after = Index.load(index)
     assert after.version == before.version and list(after.documents) == list(before.documents)
-    assert after.vectors.ntotal == len(after) == len(before)
+    assert len(after.dense) == len(after) == len(before)
     rag = PaperTrail(after, sample_rag.config.with_(index_dir=index), sample_rag.embedder)
     answer = rag.ask("三部门发文推动什么事项高效办理？")
     assert not answer.abstained and answer.citations
@@ -276,3 +276,27 @@ def test_cli_ingest_after_current_vanished_keeps_the_saved_pages_or_stops(tmp_pa
     assert "no saved version is complete" in refused.stderr and "restore the folder from a backup" in refused.stderr
     assert sorted(p.name for p in index.iterdir() if p.name.startswith("v")) == [after.version]
     assert not (index / "CURRENT").exists()
+
+
+def test_jump_lines_are_relinked_only_in_the_editions_that_changed_and_agree_with_a_full_relink(tmp_path, embedder,
+                                                                                                monkeypatch):
+    from rag import jumps
+
+    rag = indexed(tmp_path, embedder, {"铜仁日报_2026-04-02_01.txt": PAGE1, "铜仁日报_2026-04-02_03.txt": PAGE3})
+    split = []
+    monkeypatch.setattr(jumps, "split_articles", lambda doc_id, text: split.append(doc_id) or split_articles(doc_id, text))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "铜仁日报_2026-04-03_01.txt").write_text(PAGE1.replace("一百八十元", "一百九十元"), encoding="utf-8")
+    (other / "铜仁日报_2026-04-03_03.txt").write_text(PAGE3.replace("二十吨", "三十吨"), encoding="utf-8")
+    rag.ingest([other])
+    new = {d.doc_id for d in rag.index.documents.values() if d.meta.date == "2026-04-03"}
+    assert split and set(split) == new  # the pages of 2026-04-02 were not split again
+    index = rag.index
+    linked = {c.chunk_id: c.jump for c in index.chunks}
+    assert len({j for j in linked.values() if j}) == 2
+    jumps.link_jumps(list(index.documents.values()), index.chunks)
+    assert {c.chunk_id: c.jump for c in index.chunks} == linked
+    page3 = next(d for d in index.documents.values() if d.meta == PageMeta("铜仁日报", "2026-04-02", 3))
+    rag.edit(page3.doc_id, PageMeta("铜仁日报", "2026-04-02", 4))  # its jump line no longer points at it
+    assert {c.meta.date for c in rag.index.chunks if c.jump} == {"2026-04-03"}

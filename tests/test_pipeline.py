@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from rag.index import Index
+from rag.store import Index
 from rag.ingest import UnknownPage
 from rag.metadata import file_metadata, sidecar_path, write_sidecar
 from rag.pipeline import PaperTrail
@@ -82,6 +82,9 @@ def test_edit_sets_one_pages_metadata_for_answers_filters_and_the_saved_index(sa
     answer = rag.ask(INVESTMENT, papers=["高原日报"], date_from="2026-05-01")
     assert "149.02" in answer.answer
     assert answer.citations[0].label().startswith("高原日报 · 2026-05-06 · 第4版 · ")
+    assert "149.02" in rag.ask(INVESTMENT, page=4).answer  # the edited metadata reaches the stores' filters
+    refused = rag.ask(INVESTMENT, papers=["高原日报"], page=5)
+    assert refused.abstained and "第5版" in refused.answer
     assert all(c.source != target.file for c in rag.ask(INVESTMENT, papers=["拉萨日报"]).citations)
     assert before.index.documents[target.id].meta.paper == "拉萨日报"  # a request in flight keeps its version
     saved = Index.load(rag.config.index_dir)

@@ -1,15 +1,9 @@
 import numpy as np
 
-from rag.retrieve import bigrams, chunk_filter, cjk_share, containment, fuse, group_reprints
-from rag.types import Chunk, Hit, PageMeta
+from rag.retrieve import bigrams, containment, fuse, group_reprints
+from rag.types import Chunk, Filters, Hit, PageMeta
 
 TECH = "2021年至2025年，北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%，技术交易更加活跃。"
-
-
-def test_cjk_share():
-    assert cjk_share("北京技术合同") == 1.0
-    assert cjk_share("how much did Beijing grow") == 0.0
-    assert 0 < cjk_share("2019年西藏") < 1
 
 
 def test_fuse_ignores_lexical_for_zero_weight():
@@ -56,5 +50,6 @@ def test_filters_by_paper_and_date(sample_rag):
     hits = sample_rag.search("科技创新", papers=["拉萨日报"])
     assert hits and {h.chunk.meta.paper for h in hits} == {"拉萨日报"}
     assert not sample_rag.search("科技创新", date_from="2030-01-01")
-    where = chunk_filter(date_from="2026-04-01", date_to="2026-04-02")
-    assert {h.chunk.meta.date for h in sample_rag.retriever.search("科技创新", 5, where)} == {"2026-04-02"}
+    dates = Filters(date_from="2026-04-01", date_to="2026-04-02")
+    assert {h.chunk.meta.date for h in sample_rag.retriever.search("科技创新", 5, dates)} == {"2026-04-02"}
+    assert {h.chunk.meta.page for h in sample_rag.retriever.search("科技创新", 5, Filters(page=1))} == {1}

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from rag.config import ROOT
-from rag.index import DATA, SENTENCES, Index, IndexLoadError
+from rag.store import SENTENCES, Index, IndexLoadError
 from rag.lock import IndexBusyError, write_lock
 from rag.pipeline import PaperTrail
+from rag.store import LexicalQuery
 from rag.versions import leased, prune, versions
 from rag.versions import read_pointer as current_version
 
@@ -33,25 +34,32 @@ def test_save_and_load_round_trip_with_links(sample_rag, saved):
     assert list(index.documents) == list(sample_rag.index.documents)
     assert [(c.doc_id, c.start, c.end, c.reprint_group) for c in index.chunks] == \
            [(c.doc_id, c.start, c.end, c.reprint_group) for c in sample_rag.index.chunks]
-    assert index.vectors.ntotal == len(index) == index.lexical.counts.shape[0]
+    assert len(index.dense) == len(index) == len(index.sparse) == len(index.sentences)
+    assert list(index.dense.ids()) == list(index.sparse.ids()) == [c.chunk_id for c in index.chunks]
     assert any(c.reprint_group for c in index.chunks)
 
 
-def test_remove_rebuilds_vectors_and_bm25_from_the_rest(saved):
+def test_remove_keeps_every_other_chunk_its_id_vector_and_bm25_row(saved):
     index = Index.load(saved)
-    gone = next(d for d in index.documents.values() if d.source.startswith("004_"))
-    before = {(c.doc_id, c.start): index.vectors.reconstruct(c.chunk_id) for c in index.chunks}
-    rows = {(c.doc_id, c.start): index.lexical.counts[c.chunk_id].toarray() for c in index.chunks}
+    gone = next(d for d in index.documents.values() if d.source.startswith("001_"))
+    ids = [c.chunk_id for c in index.chunks]
+    query = np.random.default_rng(0).standard_normal(index.dim).astype(np.float32)
+    before = {c.chunk_id: (c.doc_id, c.start) for c in index.chunks}
+    dense, lexical = index.dense.score(query, ids), index.sparse.score(LexicalQuery(("北京", "技术")), ids)
     assert index.remove([gone.doc_id]) == [gone]
     assert gone.doc_id not in index.documents and all(c.doc_id != gone.doc_id for c in index.chunks)
-    assert index.vectors.ntotal == len(index) == index.lexical.counts.shape[0]
-    assert [c.chunk_id for c in index.chunks] == list(range(len(index)))
-    for c in index.chunks:
-        assert np.array_equal(index.vectors.reconstruct(c.chunk_id), before[(c.doc_id, c.start)])
-        assert np.array_equal(index.lexical.counts[c.chunk_id].toarray(), rows[(c.doc_id, c.start)])
+    assert len(index.dense) == len(index) == len(index.sparse) == len(index.sentences)
+    kept = [i for i in ids if before[i][0] != gone.doc_id]
+    assert [c.chunk_id for c in index.chunks] == kept and kept != list(range(len(kept)))
+    assert all((index.chunk(i).doc_id, index.chunk(i).start) == before[i] for i in kept)
+    rows = [ids.index(i) for i in kept]
+    assert np.allclose(index.dense.score(query, kept), dense[rows], atol=1e-5)
+    idf_changed = index.sparse.score(LexicalQuery(("北京", "技术")), kept)
+    assert np.array_equal(idf_changed > 0, lexical[rows] > 0)
     index.save(saved)
     again = Index.load(saved)
-    assert gone.doc_id not in again.documents and len(again) == len(index)
+    assert gone.doc_id not in again.documents and [c.chunk_id for c in again.chunks] == kept
+    assert again.next_id == index.next_id == ids[-1] + 1
 
 
 def test_leftovers_of_a_killed_writer_are_ignored_then_cleaned(saved):
@@ -129,23 +137,23 @@ def test_second_writer_gets_a_clear_error(tmp_path):
 
 def test_sentence_vectors_survive_save_remove_and_old_indexes(sample_rag, tmp_path):
     index = Index.load(sample_rag.config.index_dir)
-    assert all(s is not None for s in index.sentences) and len(index.sentences) == len(index.chunks)
+    assert all(index.sentence_vectors(c.chunk_id) is not None for c in index.chunks)
     first = index.chunks[0].doc_id
     kept = [c.chunk_id for c in index.chunks if c.doc_id != first]
-    expected = [index.sentences[i] for i in kept]
+    expected = [index.sentence_vectors(i) for i in kept]
     index.remove([first])
     assert len(index.sentences) == len(index.chunks) == len(expected)
-    assert all(np.array_equal(a, b) for a, b in zip(index.sentences, expected))
+    assert all(np.array_equal(index.sentence_vectors(i), e) for i, e in zip(kept, expected))
     folder = tmp_path / "copy"
     index.save(folder)
     again = Index.load(folder)
-    assert all(np.array_equal(a, b) for a, b in zip(again.sentences, expected))
+    assert all(np.array_equal(again.sentence_vectors(i), e) for i, e in zip(kept, expected))
     version = folder / current_version(folder)
     manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
     del manifest["sizes"][SENTENCES], manifest["sha256"][SENTENCES]
     (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     (version / SENTENCES).unlink()
-    assert Index.load(folder).sentences == [None] * len(expected)
+    assert [Index.load(folder).sentence_vectors(i) for i in kept] == [None] * len(expected)
 
 
 @pytest.mark.parametrize("name", ["vectors.faiss", "documents.jsonl"])
@@ -164,7 +172,8 @@ def test_altered_bytes_of_the_same_size_are_caught_by_the_checksum(saved, name):
 
 def test_checksums_cover_every_file_and_cost_little_to_verify(saved):
     manifest = json.loads((live(saved) / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["sha256"]) == set(DATA) and all(len(h) == 64 for h in manifest["sha256"].values())
+    files = {p.name for p in live(saved).iterdir()} - {"manifest.json", ".lease"}
+    assert set(manifest["sha256"]) == files and all(len(h) == 64 for h in manifest["sha256"].values())
     started = time.perf_counter()
     Index.load(saved)
     assert time.perf_counter() - started < 5
@@ -178,7 +187,7 @@ def test_a_lost_current_falls_back_to_the_newest_complete_version(saved, caplog)
     (broken / "chunks.jsonl").write_text("", encoding="utf-8")
     (saved / "CURRENT").unlink()
     assert Index.exists(saved)
-    with caplog.at_level(logging.WARNING, logger="rag.index"):
+    with caplog.at_level(logging.WARNING, logger="rag.store.disk"):
         index = Index.load(saved)
     assert index.version == version and list(index.documents) == documents
     assert f"using {version}, the newest complete version" in caplog.text

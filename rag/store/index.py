@@ -1,0 +1,143 @@
+"""The searchable index: a collection of documents and chunks with its stores, all keyed by stable chunk id.
+
+A saved version (``rag.store.disk``) holds::
+
+    manifest.json         format, model, dim, counts, next_id; every other file's size and SHA-256
+    documents.jsonl       the documents, raw and cleaned
+    chunks.jsonl          the chunks: id, page, offsets, headline, jump and reprint links
+    vectors.faiss         dense vectors by id (``rag.store.faiss_store``)
+    lexical*              BM25 counts by id (``rag.store.lexical``)
+    sentence_vectors.npz  sentence vectors by id (``rag.store.sentences``)
+
+Format 3 keys every file by chunk id. Formats 1 and 2 (before stable ids) still load: their chunk ids are their
+row numbers, which from then on are stable ids like any other; saving writes format 3 as a new version, never
+over the old one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from rag.lexical import BM25, tokenize
+from rag.store import disk
+from rag.store.collection import Collection
+from rag.store.faiss_store import FaissStore
+from rag.store.faiss_store import FILE as VECTORS
+from rag.store.lexical import FILES as LEXICAL
+from rag.store.lexical import LexicalStore
+from rag.store.sentences import SentenceStore
+from rag.store.vectors import VectorStore
+from rag.types import Chunk, Document, PageMeta
+from rag.versions import IndexLoadError
+
+FORMAT = 3
+READABLE = (1, 2, 3)
+"""Format 1 (before jump links and reprint groups) and 2 (before stable ids) still load; saving writes format 3."""
+REQUIRED = ("documents.jsonl", "chunks.jsonl", VECTORS, *LEXICAL)
+"""The files every saved version has (``sentence_vectors.npz`` is optional)."""
+
+
+class Index(Collection):
+    """The collection with its dense store, BM25 store and sentence vectors; a published index is never changed
+    (writers change a ``copy``)."""
+
+    def __init__(self, model: str, dim: int, dense: VectorStore | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.dim = dim
+        self.dense: VectorStore = dense if dense is not None else FaissStore(dim)
+        self.sparse = LexicalStore()
+        self.sentences = SentenceStore(dim)
+        self.version: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    @property
+    def lexical(self) -> BM25:
+        """The BM25 term statistics (idf, vocabulary) the answer stage weighs question terms by."""
+        return self.sparse.bm25
+
+    def copy(self) -> Index:
+        other = super().copy()
+        other.dense, other.sparse, other.sentences = self.dense.copy(), self.sparse.copy(), self.sentences.copy()
+        return other
+
+    def add(self, documents: list[Document], chunks: list[Chunk], vectors: np.ndarray,
+            sentence_vectors: list[np.ndarray] | None = None) -> np.ndarray:
+        """Add documents and their chunks (given the next ids) with their vectors; returns the ids."""
+        if len(chunks) != len(vectors) or sentence_vectors is not None and len(sentence_vectors) != len(chunks):
+            raise ValueError("one vector (and one sentence array) per chunk")
+        ids = self.add_chunks(documents, chunks)
+        metas = [c.meta for c in chunks]
+        self.dense.add(ids, vectors, metas)
+        self.sparse.add(ids, [tokenize(c.embed_text()) for c in chunks], metas)
+        self.sentences.add(ids, sentence_vectors if sentence_vectors is not None else [None] * len(chunks))
+        return ids
+
+    def remove(self, doc_ids: Iterable[str]) -> list[Document]:
+        """Drop documents with their chunks' vectors, BM25 rows and sentence vectors; the other chunks keep their
+        ids. Returns the documents removed."""
+        gone, ids = self.remove_documents(doc_ids)
+        for store in (self.dense, self.sparse, self.sentences):
+            store.delete(ids)
+        return gone
+
+    def set_meta(self, doc_id: str, meta: PageMeta) -> Document:
+        """Give a document and its chunks ``meta`` in the collection and the stores' payload."""
+        doc, ids = self.set_page_meta(doc_id, meta)
+        self.dense.set_meta(ids, meta)
+        self.sparse.set_meta(ids, meta)
+        return doc
+
+    def sentence_vectors(self, chunk_id: int) -> np.ndarray | None:
+        """The stored vectors of a chunk's page sentences, if its index has them."""
+        return self.sentences.get(chunk_id)
+
+    exists = staticmethod(disk.exists)
+
+    def save(self, folder: Path) -> None:
+        """Write a new version and make it current atomically (``rag.store.disk``); the caller holds the writer
+        lock."""
+        manifest = {"format": FORMAT, "model": self.model, "dim": self.dim, "documents": len(self.documents),
+                    "chunks": len(self.chunks), "next_id": self.next_id}
+        self.version = disk.write_version(folder, self._write, manifest)
+
+    def _write(self, folder: Path) -> None:
+        documents, chunks = self.rows()
+        disk.write_jsonl(folder / "documents.jsonl", documents)
+        disk.write_jsonl(folder / "chunks.jsonl", chunks)
+        for store in (self.dense, self.sparse, self.sentences):
+            store.commit(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> Index:
+        """Load the current version, verified; raises ``IndexLoadError`` naming the bad file (see
+        ``rag.store.disk.read_version``)."""
+        index, version = disk.read_version(folder, cls._read, READABLE)
+        index.version = version
+        return index
+
+    @classmethod
+    def _read(cls, folder: Path, manifest: dict) -> Index:
+        for name in REQUIRED:
+            if not (folder / name).is_file():
+                raise IndexLoadError(f"{folder / name}: missing; rebuild the index with `papertrail ingest`")
+        try:
+            index = cls(str(manifest["model"]), int(manifest["dim"]))
+            index.read_rows(disk.read_jsonl(folder / "documents.jsonl"), disk.read_jsonl(folder / "chunks.jsonl"),
+                            manifest.get("next_id"))
+        except (KeyError, TypeError, ValueError) as err:
+            raise IndexLoadError(f"{folder}: inconsistent documents/chunks ({err!r}); rebuild the index") from err
+        if len(index.documents) != manifest.get("documents", len(index.documents)):
+            raise IndexLoadError(f"{folder / 'documents.jsonl'}: {len(index.documents)} documents, manifest says "
+                                 f"{manifest['documents']}; rebuild the index")
+        ids, metas = index.ids(), [c.meta for c in index.chunks]
+        index.dense = FaissStore.load(folder, ids, metas, index.dim)
+        index.sparse = LexicalStore.load(folder, ids, metas)
+        index.sentences = SentenceStore.load(folder, ids, index.dim)
+        return index
+
