@@ -20,7 +20,7 @@ from rag.index import Index
 from rag.ingest import IngestReport, ingest, remove, set_meta
 from rag.lock import write_lock
 from rag.metadata import checked, write_sidecar
-from rag.purge import purge_uploads
+from rag.purge import purge_ocr, purge_uploads
 from rag.llm import ChatClient, LLMError, relay
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
 from rag.retrieve import Retriever, chunk_filter, cjk_share
@@ -123,7 +123,7 @@ class PaperTrail:
         """Delete the documents named by ``key`` (source, doc id or path) and save; returns them.
 
         Their text is gone from disk once saved: older versions are pruned (see ``rag.versions``) and uploaded
-        copies under ``<index>.uploads/`` deleted.
+        copies under ``<index>.uploads/`` and OCR results under ``<index>.ocr/`` deleted.
         """
         with self._writer, write_lock(self.config.index_dir):
             work = self._reload_if_stale().copy()
@@ -132,6 +132,7 @@ class PaperTrail:
                 work.save(self.config.index_dir)
                 self._publish(work)
                 purge_uploads(removed, work, self.config.uploads_dir)
+                purge_ocr(removed, work, self.config.ocr_dir)
         return removed
 
     def edit(self, page_id: str, meta: PageMeta) -> Page:

@@ -1,0 +1,150 @@
+"""Scanned pages: page images and image-only PDF pages OCR'd offline, read column by column, refused safely.
+
+The pages are rendered here (``scripts/make_scans.py``, Noto Serif CJK) on small sheets so that each OCR takes a
+few seconds; the real engine (``rapidocr-onnxruntime``, the ``ocr`` extra) reads them.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
+
+from rag import ocr
+from rag.config import Config
+from rag.load import IngestError, parse
+from rag.pdf import usable
+from tests.pdfgen import FONT
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from bench_ocr import error_rates, order_errors  # noqa: E402
+from make_scans import Format, compose, draw  # noqa: E402
+
+SMALL = Format(width=430, height=330, columns=3, box=1)
+STORY = """\
+青藏铁路电气化外电配套工程开建
+
+本报拉萨讯 作为青藏铁路电气化改造的基础性、先导性工程，青藏铁路电气化外电配套工程由青海段、西藏段组成，总投资149.02亿元。\
+其中，西藏段投资75.18亿元，计划新建500千伏变电站2座。
+
+工程建成后，将为青藏铁路提供稳定可靠的电力保障，助力沿线经济社会发展。今年是青藏铁路通车20周年。
+
+拉萨市科技局表示，全市高新技术企业数量持续增长，科技成果转化取得新进展。
+
+本报记者 桑邓旺姆
+"""
+
+
+@pytest.fixture(scope="module")
+def sheet():
+    composed = compose(STORY, SMALL)
+    assert composed is not None
+    return composed
+
+
+@pytest.fixture(scope="module")
+def page_png(sheet) -> bytes:
+    buffer = io.BytesIO()
+    draw(sheet, 200).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def config(tmp_path: Path, **changes) -> Config:
+    return Config(index_dir=tmp_path / "index", show_progress=False, **changes)
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_page_image_is_read_column_by_column_with_every_line_placed(tmp_path, sheet, page_png):
+    [page] = parse(tmp_path / "铜仁日报_2026-04-02_03.png", page_png, config(tmp_path))
+    assert (page.source, page.meta.paper, page.meta.page) == ("铜仁日报_2026-04-02_03.png", "铜仁日报", 3)
+    cer, _, chars = error_rates(sheet.text(), page.text)
+    assert chars > 150 and cer <= 0.02
+    scale = 200 / 72
+    assert order_errors(page.scan, [{**vars(line), "x0": line.x0 * scale, "y0": line.y0 * scale,
+                                     "x1": line.x1 * scale, "y1": line.y1 * scale} for line in sheet.lines]) [0] == 0
+    assert "总投资149.02亿元" in page.text.replace("\n", "")
+    assert (page.scan.width, page.scan.height) == (round(430 * scale), round(330 * scale))
+    for placed in page.scan.lines:
+        assert page.text[placed.start:placed.end] == placed.box.text
+
+
+def test_ocr_results_are_reused_by_content_hash_and_a_rotated_scan_is_still_read_in_order(tmp_path, monkeypatch,
+                                                                                          sheet):
+    tilted = draw(sheet, 200).rotate(-1.5, resample=Image.BICUBIC, fillcolor=255)
+    data = png(tilted)
+    [first] = parse(tmp_path / "tilted.png", data, config(tmp_path))
+    assert list((tmp_path / "index.ocr").glob("*.json"))
+    monkeypatch.setattr(ocr, "recognise", lambda image: pytest.fail("OCR ran again for the same content"))
+    [again] = parse(tmp_path / "elsewhere" / "copy.png", data, config(tmp_path))
+    assert again.text == first.text
+    cer, _, _ = error_rates(sheet.text(), first.text)
+    assert cer <= 0.03
+    assert first.text.index("总投资") < first.text.index("通车20周年") < first.text.index("桑邓旺姆")
+
+
+def test_a_multi_page_tiff_is_one_page_per_frame(tmp_path):
+    frames = [draw(compose(f"第{n}版要闻\n\n本报讯 拉萨市召开第{n}次工作会议。", SMALL), 150) for n in (1, 2)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate")
+    pages = parse(tmp_path / "scan.tiff", buffer.getvalue(), config(tmp_path))
+    assert [p.source for p in pages] == ["scan.tiff#p1", "scan.tiff#p2"]
+    assert [p.meta.page for p in pages] == [1, 2]
+    assert "第2次" in pages[1].text and "第1次" in pages[0].text
+    assert len({p.doc_id for p in pages}) == 2
+
+
+def test_a_pdf_keeps_its_text_layer_and_ocrs_its_image_only_page(tmp_path, page_png):
+    path = tmp_path / "mixed.pdf"
+    c = canvas.Canvas(str(path), pagesize=(430, 330))
+    c.setFont(FONT, 12)
+    c.drawString(30, 280, "文字层页面：达龙村骨瓷首批产品的销售收入是三十万元。")
+    c.showPage()
+    c.drawImage(ImageReader(io.BytesIO(page_png)), 0, 0, width=430, height=330)
+    c.drawString(30, 10, "第3版")  # a stamped page number is no usable text layer
+    c.showPage()
+    c.save()
+    first, second = parse(path, path.read_bytes(), config(tmp_path, ocr_dpi=200))
+    assert first.scan is None and "骨瓷" in first.text
+    assert second.scan is not None and "149.02亿元" in second.text.replace("\n", "")
+
+
+def test_the_usable_text_layer_rule():
+    assert not usable("") and not usable("第3版 2026年4月2日")
+    assert usable("达龙村骨瓷首批产品的销售收入是三十万元，带动周边群众增收。")
+    assert not usable("\ufffd" * 30 + "达龙村骨瓷首批产品的销售收入是三十万元，带动周边群众增收。")
+
+
+def test_decompression_bombs_oversized_and_corrupt_images_are_refused_with_the_reason(tmp_path, page_png):
+    bomb = io.BytesIO()
+    Image.new("1", (12000, 12000)).save(bomb, "PNG")  # 144 million pixels in a file of a few kB
+    assert len(bomb.getvalue()) < 100_000
+    with pytest.raises(IngestError, match=r"bomb\.png: 12000×12000 pixels is over the 60,000,000-pixel limit"):
+        parse(tmp_path / "bomb.png", bomb.getvalue(), config(tmp_path))
+    with pytest.raises(IngestError, match="over the 1,000-pixel limit"):
+        parse(tmp_path / "page.png", page_png, config(tmp_path, max_image_pixels=1000))
+    with pytest.raises(IngestError, match=r"cut\.png: corrupt or truncated image"):
+        parse(tmp_path / "cut.png", page_png[: len(page_png) // 2], config(tmp_path))
+    with pytest.raises(IngestError, match=r"text\.jpg: not an image"):
+        parse(tmp_path / "text.jpg", "不是图片".encode(), config(tmp_path))
+
+
+def test_without_the_ocr_extra_a_scan_names_the_extra(tmp_path, monkeypatch, page_png):
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
+    ocr._engine.cache_clear()
+    try:
+        with pytest.raises(IngestError, match=r"page\.png: scanned pages need the OCR extra: pip install "
+                                              r"'papertrail\[ocr\]'"):
+            parse(tmp_path / "page.png", page_png, config(tmp_path))
+    finally:
+        ocr._engine.cache_clear()
