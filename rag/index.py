@@ -31,6 +31,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from rag.boxes import BOXES, PageBoxes, load_boxes, save_boxes
 from rag.files import fsync
 from rag.lexical import BM25, tokenize
 from rag.types import Chunk, Document, PageMeta
@@ -46,7 +47,7 @@ SENTENCES = "sentence_vectors.npz"
 from the chunk, a weaker signal the answer model was not fitted on) still load and encode candidates at query
 time."""
 FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "lexical.npz", "lexical_vocab.json")
-DATA = tuple(n for n in (*FILES, SENTENCES) if n != "manifest.json")
+DATA = tuple(n for n in (*FILES, SENTENCES, BOXES) if n != "manifest.json")
 """The files a manifest describes (size and SHA-256)."""
 RETRIES = 5
 """Times ``load`` reads ``CURRENT`` again when the version it named was pruned before it could lease it."""
@@ -65,6 +66,8 @@ class Index:
         self.lexical = BM25.empty()
         self.sentences: list[np.ndarray | None] = []
         """Per chunk, the vectors of its page sentences (``rag.embed.Embedder.encode_chunks``)."""
+        self.boxes: dict[str, PageBoxes] = {}
+        """Per document id, where its text lies on its page image (``rag.boxes``)."""
         self.version: str | None = None
         self._jumps: dict[str, list[Chunk]] | None = None
 
@@ -79,6 +82,7 @@ class Index:
         other.vectors = faiss.clone_index(self.vectors)
         other.lexical = self.lexical
         other.sentences = list(self.sentences)
+        other.boxes = dict(self.boxes)
         other.version = self.version
         return other
 
@@ -162,6 +166,7 @@ class Index:
                                               "reprint_group": c.reprint_group} for c in self.chunks))
         faiss.write_index(self.vectors, str(tmp / "vectors.faiss"))
         _save_sentences(tmp / SENTENCES, self.sentences, self.dim)
+        save_boxes(tmp / BOXES, self.boxes, self.documents)
         self.lexical.save(tmp)
         manifest = {"format": FORMAT, "model": self.model, "dim": self.dim,
                     "documents": len(self.documents), "chunks": len(self.chunks),
@@ -169,7 +174,7 @@ class Index:
                     "sha256": {n: file_sha256(tmp / n) for n in DATA}}
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         create_lease(tmp)
-        for n in (*FILES, SENTENCES):
+        for n in (*FILES, SENTENCES, BOXES):
             fsync(tmp / n)
         os.rename(tmp, folder / name)
         write_pointer(folder, name)
@@ -255,6 +260,10 @@ class Index:
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
             raise IndexLoadError(f"{folder / 'lexical.npz'}: unreadable ({err})") from err
         index.sentences = _load_sentences(folder / SENTENCES, len(index.chunks), index.dim)
+        try:
+            index.boxes = load_boxes(folder / BOXES)
+        except ValueError as err:
+            raise IndexLoadError(str(err)) from err
         if index.vectors.ntotal != len(index.chunks) or index.lexical.counts.shape[0] != len(index.chunks) \
                 or index.vectors.d != index.dim:
             raise IndexLoadError(f"{folder}: {len(index.chunks)} chunks but {index.vectors.ntotal} vectors "
@@ -316,7 +325,7 @@ def _tidy(folder: Path, current: str) -> None:
     prune(folder, current)
     for leftover in folder.glob(".tmp-v*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    for name in (*FILES, SENTENCES):
+    for name in (*FILES, SENTENCES, BOXES):
         (folder / name).unlink(missing_ok=True)
 
 

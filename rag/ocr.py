@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,8 @@ from PIL import Image
 from rag.files import write_atomically
 from rag.layout import Box
 
+DISPLAY_SIDE = 2000
+"""The long side, in pixels, of the page images kept for display (``OcrCache.display``)."""
 ENGINE = "rapidocr-onnxruntime-1.4/PP-OCRv4"
 """Part of every cache key: results of another engine or model are not reused."""
 MISSING = ("scanned pages need the OCR extra: pip install 'papertrail[ocr]' (rapidocr-onnxruntime, offline "
@@ -116,8 +119,20 @@ class OcrCache:
             self.put(digest, page, result)
         return result
 
+    def display(self, digest: str, page: int, image: Callable[[], Image.Image]) -> str:
+        """The file name of the page's display copy (greyscale JPEG, long side at most ``DISPLAY_SIDE``),
+        written from ``image()`` when missing."""
+        path = self.folder / f"{digest}-p{page}.jpg"
+        if not path.is_file():
+            copy = image().convert("L")
+            copy.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
+            tmp = path.with_name(f".{path.name}.tmp")
+            copy.save(tmp, "JPEG", quality=80)
+            os.replace(tmp, path)
+        return path.name
+
     def forget(self, digests: set[str]) -> None:
-        """Delete the cached pages of these files (their pages were removed from the index)."""
+        """Delete the cached pages and display copies of these files (their pages were removed from the index)."""
         for digest in digests:
-            for path in self.folder.glob(f"{digest}-p*.json"):
+            for path in self.folder.glob(f"{digest}-p*"):
                 path.unlink(missing_ok=True)

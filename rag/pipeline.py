@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rag.answer import Decision, decide
 from rag.answer_model import load_model
+from rag.boxes import mark
 from rag.cite import abstention, cited_answer, lead_with
 from rag.config import Config
 from rag.embed import Embedder
@@ -250,6 +251,7 @@ class PaperTrail:
             except LLMError as err:
                 notice = unavailable(err)
         if written is not None and written.answer:
+            self._mark(written)
             yield written
             return
         answer = self.extractive(question, decision, filters)
@@ -257,7 +259,13 @@ class PaperTrail:
         answer.unsupported = written.unsupported if written is not None else []
         for piece in answer.answer.split(" "):
             yield piece + " "
+        self._mark(answer)
         yield answer
+
+    def _mark(self, answer: Answer) -> None:
+        """The page image and box of each citation of a scanned page (``rag.boxes``)."""
+        index = self.snapshot().index
+        mark(answer.citations, index.documents, index.boxes)
 
     def decide(self, question: str, filters: Filters | None = None) -> Decision:
         """Retrieve and run the answer stage on one version of the index: the evidence, and answer or refuse."""

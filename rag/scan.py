@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import cache as cache_result
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -32,6 +33,8 @@ class Scan:
     text: str
     width: int
     height: int
+    image: str
+    """The page's display copy, a file name in ``Config.ocr_dir``."""
     lines: list[Placed] = field(default_factory=list)
 
 
@@ -53,11 +56,12 @@ def _scan(images: dict[int, Callable[[], Image.Image]], digest: str, name: str, 
     cache = OcrCache(config.ocr_dir)
     out = []
     for number, image in tqdm(images.items(), desc=f"OCR {name}", unit="page", disable=not config.show_progress):
+        image = cache_result(image)  # rendered once for OCR and the display copy
         result = cache.read(digest, number, image)
         level = upright(result)
         text, placed = page_layout(reading_order(level))
         original = {id(u): box for u, box in zip(level, result.lines)}
-        out.append(Scan(number, text, result.width, result.height,
+        out.append(Scan(number, text, result.width, result.height, cache.display(digest, number, image),
                         [Placed(p.start, p.end, original[id(p.box)]) for p in placed]))
     return out
 

@@ -10,6 +10,7 @@ import io
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from reportlab.lib.utils import ImageReader
@@ -17,14 +18,16 @@ from reportlab.pdfgen import canvas
 
 from rag import ocr
 from rag.config import Config
+from rag.index import Index
 from rag.load import IngestError, parse
 from rag.pdf import usable
+from tests.conftest import serving
 from tests.pdfgen import FONT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from bench_ocr import error_rates, order_errors  # noqa: E402
-from make_scans import Format, compose, draw  # noqa: E402
+from make_scans import LEADING, Format, compose, draw  # noqa: E402
 
 SMALL = Format(width=430, height=330, columns=3, box=1)
 STORY = """\
@@ -148,3 +151,60 @@ def test_without_the_ocr_extra_a_scan_names_the_extra(tmp_path, monkeypatch, pag
             parse(tmp_path / "page.png", page_png, config(tmp_path))
     finally:
         ocr._engine.cache_clear()
+
+
+@pytest.mark.slow
+def test_a_run_keeps_its_good_files_when_scans_fail_and_answers_from_a_scan_once_ocr_is_there(
+        tmp_path, monkeypatch, embedder, sheet, page_png):
+    from rag.pipeline import PaperTrail
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "good.txt").write_text("达龙村骨瓷首批产品的销售收入是三十万元。", encoding="utf-8")
+    (pages / "scan.png").write_bytes(page_png)
+    (pages / "cut.jpg").write_bytes(page_png[:500])
+    bomb = io.BytesIO()
+    Image.new("1", (12000, 12000)).save(bomb, "PNG")
+    (pages / "bomb.png").write_bytes(bomb.getvalue())
+    rag = PaperTrail.create(config(tmp_path), embedder)
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
+    ocr._engine.cache_clear()
+    try:
+        report = rag.ingest([pages])
+    finally:
+        monkeypatch.undo()
+        ocr._engine.cache_clear()
+    assert report.indexed == ["good.txt"]
+    reasons = sorted(report.failed)
+    assert "bomb.png: 12000×12000 pixels is over" in reasons[0]
+    assert "cut.jpg: corrupt or truncated image" in reasons[1]
+    assert "scan.png: scanned pages need the OCR extra: pip install 'papertrail[ocr]'" in reasons[2]
+
+    report = rag.ingest([pages / "scan.png"])
+    assert report.indexed == ["scan.png"] and not report.failed
+    answer = rag.ask("青藏铁路电气化外电配套工程总投资多少亿元？")
+    cited = answer.citations[0]
+    assert "149.02亿元" in answer.answer and cited.source == "scan.png"
+    [doc] = rag.snapshot().index.find("scan.png")
+    assert cited.page_image == f"/api/pages/{doc.doc_id}/image"
+    assert_box_over(cited.bbox, sheet, "149.02")
+    assert Index.load(rag.config.index_dir).boxes == rag.snapshot().index.boxes  # saved with the index
+    with serving(rag) as url, httpx.Client(base_url=url, timeout=120) as http:
+        reply = http.post("/api/ask", json={"question": "青藏铁路电气化外电配套工程总投资多少亿元？"}).json()
+        assert reply["citations"][0]["page_image"] == cited.page_image and reply["citations"][0]["bbox"] == cited.bbox
+        image = http.get(cited.page_image)
+        assert image.headers["content-type"] == "image/jpeg"
+        assert Image.open(io.BytesIO(image.content)).size == (round(430 * 200 / 72), round(330 * 200 / 72))
+        assert http.get("/api/pages/..%2F..%2Fetc%2Fpasswd/image").status_code == 404
+    assert list(rag.config.ocr_dir.glob("*.json"))
+    rag.remove("scan.png")
+    assert not list(rag.config.ocr_dir.iterdir())
+
+
+def assert_box_over(bbox: list[float], sheet, words: str) -> None:
+    """The box (fractions of the page) holds the centre of the set line holding ``words``, and is no taller than a
+    few lines."""
+    line = next(line for line in sheet.lines if words in line.text)
+    x, y = (line.x0 + line.x1) / 2 / sheet.format.width, (line.y0 + line.y1) / 2 / sheet.format.height
+    assert bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3], (bbox, x, y)
+    assert bbox[3] - bbox[1] < 6 * line.size * LEADING / sheet.format.height
