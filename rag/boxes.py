@@ -48,6 +48,15 @@ class PageBoxes:
         return [round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4)]
 
 
+@dataclass(frozen=True)
+class PageImage:
+    """A page's display image on disk, and the size of the image its boxes measure (the same shape)."""
+
+    path: Path
+    width: int
+    height: int
+
+
 def page_boxes(doc: Document, image: str, width: int, height: int, placed: list[Placed]) -> PageBoxes:
     """The boxes of a page whose raw text the ``placed`` lines index, moved to spans of the cleaned text."""
     index = [doc.raw_offset(i) for i in range(len(doc.text))]

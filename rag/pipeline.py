@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rag.answer import Decision, decide
 from rag.answer_model import load_model
-from rag.boxes import mark
+from rag.boxes import PageImage, mark
 from rag.cite import abstention, cited_answer, lead_with
 from rag.config import Config
 from rag.embed import Embedder
@@ -261,6 +261,16 @@ class PaperTrail:
             yield piece + " "
         self._mark(answer)
         yield answer
+
+    def page_image(self, page_id: str) -> PageImage | None:
+        """The image of the scanned page ``page_id`` (its display copy, JPEG), when it has one: always a file in
+        ``Config.ocr_dir``, never a path elsewhere."""
+        boxes = self.snapshot().index.boxes.get(page_id)
+        if boxes is None:
+            return None
+        folder = self.config.ocr_dir.resolve()
+        path = (folder / boxes.image).resolve()
+        return PageImage(path, boxes.width, boxes.height) if path.parent == folder and path.is_file() else None
 
     def _mark(self, answer: Answer) -> None:
         """The page image and box of each citation of a scanned page (``rag.boxes``)."""

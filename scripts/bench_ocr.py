@@ -5,13 +5,16 @@
 Each page goes through the product's path (``rag.scan``: decode, OCR, reading order). OCR results are kept in
 ``SCANS/bench.ocr`` (``Config.ocr_dir`` of the index ``SCANS/bench``, keyed by file hash as at ingest), so a
 rerun scores reading order again at no OCR cost and ``--ingest`` builds that index from them; the seconds and
-peak memory of the run that OCR'd a page are kept beside them (``timings.json``).
+peak memory of the run that OCR'd a page are kept beside them (``timings-SET.json``).
 Both the OCR'd text and the text as set are cleaned as at ingest (``rag.clean``) and NFKC-normalised; the
 character error rate is the edit distance over letters, digits and CJK characters divided by the reference's
 count; punctuation is scored apart the same way. A sentence of the OCR'd page (``rag.evidence``) is a
 reading-order error when its characters come from blocks (headline, column, box) that do not follow one
 another in the page's reading order: a sentence running on from the foot of one column to the head of the
 next is right, one mixing two columns line by line is not.
+
+``--dev SET`` also asks ``dev.jsonl`` over an index of that set's page images (built from the OCR results
+above) and over an index of the text pages they were rendered from, judged as ``scripts/eval_dev.py`` does.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import json
 import resource
 import sys
+import tempfile
 import time
 import unicodedata
 from bisect import bisect_right
@@ -30,7 +34,7 @@ from rapidfuzz.distance import Levenshtein
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.clean import clean  # noqa: E402
-from rag.config import ROOT, Config  # noqa: E402
+from rag.config import PACKAGE, ROOT, Config  # noqa: E402
 from rag.evidence import page_sentences  # noqa: E402
 from rag.layout import Box, Placed  # noqa: E402
 from rag.load import sha256  # noqa: E402
@@ -80,7 +84,7 @@ def order_errors(scan: Scan, truth: list[dict]) -> tuple[int, int]:
 
 def run_set(folder: Path, pdf: bool, config: Config) -> dict:
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
-    timings_file = config.ocr_dir / "timings.json"
+    timings_file = config.ocr_dir / f"timings-{folder.name}{'-pdf' if pdf else ''}.json"
     timings = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
     rows = []
     for stem, page in truth.items():
@@ -110,18 +114,52 @@ def run_set(folder: Path, pdf: bool, config: Config) -> dict:
             "peak_mb": max(timings[d]["peak_mb"] for d in timings)}
 
 
+def dev_over_scans(folder: Path, config: Config, dev: Path) -> dict:
+    """dev.jsonl right (and cited) over the scans of ``folder`` and over the sample text pages, and the share of
+    questions whose first citation is the same page in both."""
+    from eval_dev import judge
+
+    from rag.pipeline import PaperTrail
+
+    rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    scans = PaperTrail.create(config)
+    scans.ingest(sorted(p for p in folder.iterdir() if p.suffix in (".png", ".jpg")))
+    with tempfile.TemporaryDirectory() as tmp:
+        texts = PaperTrail.create(Config(index_dir=Path(tmp) / "index", show_progress=False), scans.embedder)
+        texts.ingest([PACKAGE / "sample"])
+        right = {"scans": 0, "text": 0}
+        same = 0
+        for row in rows:
+            answers = {"scans": scans.ask(row["q"]), "text": texts.ask(row["q"])}
+            for name, answer in answers.items():
+                for c in answer.citations:  # a scan cites 000_….png for the text page 000_….txt
+                    c.source = Path(c.source).stem + ".txt"
+                right[name] += judge(row, answer) == "ok"
+            firsts = [a.citations[0].source if a.citations else None for a in answers.values()]
+            same += firsts[0] == firsts[1]
+    return {"questions": len(rows), "right_scans": right["scans"], "right_text": right["text"],
+            "same_first_citation": same / len(rows)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", type=Path, default=ROOT / "embeddings" / "scans")
-    parser.add_argument("--sets", nargs="+", default=["clean-300", "degraded-200"])
+    parser.add_argument("--sets", nargs="*", default=["clean-300", "degraded-200"])
     parser.add_argument("--pdf", action="store_true", help="read the image-only PDFs instead of the images")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--dev", metavar="SET", help="ask dev.jsonl over this set's scans and over the text pages")
+    parser.add_argument("--dev-set", type=Path, default=ROOT.parent / "shared" / "eval" / "dev.jsonl")
     args = parser.parse_args()
     config = Config(index_dir=args.scans / "bench", show_progress=False)
     results = [run_set(args.scans / name, args.pdf, config) for name in args.sets]
     for r in results:
         print(f"{r['set']}: CER {r['cer']:.2%} (punctuation {r['punct']:.2%}), {r['mixed']} of {r['sentences']} "
               f"sentences mixed across columns, {r['seconds_per_page']:.1f} s/page, peak {r['peak_mb']:.0f} MB")
+    if args.dev:
+        dev = dev_over_scans(args.scans / args.dev, config.with_(show_progress=True), args.dev_set)
+        print(f"dev over {args.dev} scans: {dev['right_scans']}/{dev['questions']} right and cited, over the text "
+              f"pages {dev['right_text']}/{dev['questions']}; same first citation {dev['same_first_citation']:.0%}")
+        results.append({"dev": args.dev, **dev})
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 0

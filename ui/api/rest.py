@@ -19,7 +19,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from rag.pipeline import PaperTrail
 from rag.types import Page
 from ui.api.base import Api, ApiError, body
 from ui.filters import filters
@@ -84,10 +83,10 @@ def routes(api: Api) -> list[Route]:
     async def image(request: Request) -> Response:
         """The image of a scanned page (its display copy, JPEG), from the index's OCR folder only."""
         page_id = request.path_params["page_id"]
-        path = page_image(rag, page_id)
-        if path is None:
+        found = await run_in_threadpool(rag.page_image, page_id)
+        if found is None:
             raise ApiError(404, f"No indexed page with an image has the id {page_id!r}.", "not_found_error")
-        return Response(await anyio.Path(path).read_bytes(), media_type="image/jpeg",
+        return Response(await anyio.Path(found.path).read_bytes(), media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})
 
     async def upload(request: Request) -> JSONResponse:
@@ -118,15 +117,6 @@ def routes(api: Api) -> list[Route]:
             api.route("/api/pages", upload, ["POST"]), api.route("/api/pages/{page_id}", delete, ["DELETE"]),
             api.route("/api/pages/{page_id}/image", image, ["GET"])]
 
-
-def page_image(rag: PaperTrail, page_id: str) -> Path | None:
-    """The display image of an indexed page, when it has one inside ``Config.ocr_dir`` (never a path elsewhere)."""
-    boxes = rag.snapshot().index.boxes.get(page_id)
-    if boxes is None:
-        return None
-    folder = rag.config.ocr_dir.resolve()
-    path = (folder / boxes.image).resolve()
-    return path if path.parent == folder and path.is_file() else None
 
 
 class TooLarge(ApiError):
