@@ -51,15 +51,6 @@ def _engine() -> Any:
     return RapidOCR(use_cls=False, max_side_len=100_000)
 
 
-def available() -> bool:
-    """Whether the OCR extra is installed."""
-    try:
-        _engine()
-    except OcrUnavailable:
-        return False
-    return True
-
-
 @dataclass
 class OcrPage:
     """The text lines of one page image and the image's size, in pixels."""
