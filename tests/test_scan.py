@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from bench_ocr import error_rates, order_errors  # noqa: E402
 from make_scans import LEADING, Format, compose, draw, pixel_lines  # noqa: E402
 
+needs_ocr = pytest.mark.skipif(find_spec("rapidocr_onnxruntime") is None,
+                               reason="the OCR extra is not installed: pip install -e '.[ocr]'")
 SMALL = Format(width=430, height=330, columns=3, box=1)
 STORY = """\
 青藏铁路电气化外电配套工程开建
@@ -68,6 +71,7 @@ def png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+@needs_ocr
 def test_a_page_image_is_read_column_by_column_with_every_line_placed(tmp_path, sheet, page_png):
     [page] = parse(tmp_path / "铜仁日报_2026-04-02_03.png", page_png, config(tmp_path))
     assert (page.source, page.meta.paper, page.meta.page) == ("铜仁日报_2026-04-02_03.png", "铜仁日报", 3)
@@ -82,6 +86,7 @@ def test_a_page_image_is_read_column_by_column_with_every_line_placed(tmp_path, 
         assert page.text[placed.start:placed.end] == placed.box.text
 
 
+@needs_ocr
 def test_ocr_results_are_reused_by_content_hash_and_a_rotated_scan_is_still_read_in_order(tmp_path, monkeypatch,
                                                                                           sheet):
     tilted = draw(sheet, 200).rotate(-1.5, resample=Image.BICUBIC, fillcolor=255)
@@ -96,6 +101,7 @@ def test_ocr_results_are_reused_by_content_hash_and_a_rotated_scan_is_still_read
     assert first.text.index("总投资") < first.text.index("通车20周年") < first.text.index("桑邓旺姆")
 
 
+@needs_ocr
 def test_a_multi_page_tiff_is_one_page_per_frame(tmp_path):
     frames = [draw(compose(f"第{n}版要闻\n\n本报讯 拉萨市召开第{n}次工作会议。", SMALL), 150) for n in (1, 2)]
     buffer = io.BytesIO()
@@ -107,6 +113,7 @@ def test_a_multi_page_tiff_is_one_page_per_frame(tmp_path):
     assert len({p.doc_id for p in pages}) == 2
 
 
+@needs_ocr
 def test_a_pdf_keeps_its_text_layer_and_ocrs_its_image_only_page(tmp_path, page_png):
     path = tmp_path / "mixed.pdf"
     c = canvas.Canvas(str(path), pagesize=(430, 330))
@@ -153,6 +160,7 @@ def test_without_the_ocr_extra_a_scan_names_the_extra(tmp_path, monkeypatch, pag
         ocr._engine.cache_clear()
 
 
+@needs_ocr
 @pytest.mark.slow
 def test_a_run_keeps_its_good_files_when_scans_fail_and_answers_from_a_scan_once_ocr_is_there(
         tmp_path, monkeypatch, embedder, sheet, page_png):

@@ -14,14 +14,14 @@ from playwright.sync_api import expect, sync_playwright
 from rag.config import Config
 from rag.pipeline import PaperTrail
 from tests.conftest import serving
-from tests.test_scan import STORY, SMALL
+from tests.test_scan import SMALL, STORY, needs_ocr
 from tests.test_ui_browser import ARGS, ARTIFACTS, CHROMIUM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from make_scans import compose, draw  # noqa: E402
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, needs_ocr,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium missing: apt-get install chromium")]
 AUTH = ("reader", "s3cret")
 QUESTION = "青藏铁路电气化外电配套工程总投资多少亿元？"
