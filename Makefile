@@ -8,7 +8,7 @@ Q ?= 北京技术合同成交额增长了多少？
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,ocr]"
 	touch $@
 
 serve: .venv/installed

@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", parents=[index, encoder], help="add page files or folders to the index (creating it)",
-                       description="Add .txt/.md/.pdf pages to an index, creating the index if the folder has none.")
+                       description="Add .txt/.md/.pdf pages and page scans (.png/.jpg/.tif, read by OCR: "
+                                   "papertrail[ocr]) to an index, creating the index if the folder has none.")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a page file or a folder of them")
     p.add_argument("--model", help="embedding model of a new index: a sentence-transformers name or path "
                                    f"(default: {OFFLINE_MODEL}, the offline multilingual-e5-small); "

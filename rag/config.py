@@ -81,6 +81,12 @@ class Config:
     """The fitted answer models (JSON, see ``rag.answer_model``); ``None``: the shipped ``rag/answer_model.json``."""
     max_file_bytes: int = 20 * 1024 * 1024
     """Page files larger than this are refused at ingest (a newspaper page is well under 1 MB)."""
+    max_image_pixels: int = 60_000_000
+    """Pixels per page image at most (a broadsheet page at 300 dpi is ~26 million); a larger one, or a small file
+    claiming a huge canvas (a decompression bomb), is refused before it is decoded. Image-only PDF pages are
+    rendered at ``ocr_dpi`` or less, within it."""
+    ocr_dpi: int = 300
+    """Resolution at which image-only PDF pages are rendered for OCR."""
     max_chunks_per_page: int = 1000
     """Passages indexed per page at most (about a minute of embedding on 2 cores); a longer page is cut, with a
     warning. A real newspaper page has 20–150."""
@@ -122,6 +128,11 @@ class Config:
     def uploads_dir(self) -> Path:
         """Pages uploaded in the web chat live in ``<index_dir>.uploads``, a sibling of the index folder."""
         return self.index_dir.with_name(self.index_dir.name + ".uploads")
+
+    @property
+    def ocr_dir(self) -> Path:
+        """OCR results of scanned pages, reused by content hash (``rag.ocr``): ``<index_dir>.ocr``."""
+        return self.index_dir.with_name(self.index_dir.name + ".ocr")
 
     @property
     def default_index(self) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from rag.boxes import PageBoxes, page_boxes
 from rag.clean import clean
 from rag.config import Config
 from rag.embed import Embedder
@@ -108,6 +109,7 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
         by_path[doc.path or doc.source].append(doc.doc_id)
     stale: set[str] = set()
     docs: dict[str, Document] = {}
+    boxes: dict[str, PageBoxes] = {}
     chunks: list[Chunk] = []
     files = list(find_files(paths))
     for item in tqdm(files, desc="reading", unit="file", disable=not config.show_progress or len(files) < 2):
@@ -121,7 +123,8 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
             if old and all(index.documents[d].sha256 == digest for d in old):
                 report.skipped.append(f"{item} (unchanged)")
                 continue
-            pages = [to_document(within_limit(p, config)) for p in parse(item, data, config)]
+            raw = parse(item, data, config)
+            pages = [to_document(within_limit(p, config)) for p in raw]
         except IngestError as err:
             report.failed.append(str(err))
             continue
@@ -142,6 +145,7 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
             if warning:
                 report.warnings.append(f"{item}: {warning}")
             docs[doc.doc_id] = doc
+            boxes.update(located(raw, [doc]))
             chunks.extend(doc_chunks)
             report.indexed.append(doc.source)
     if not chunks and not stale:
@@ -151,10 +155,18 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
                                                        progress=progress)
     removed = index.remove(stale)
     index.add(list(docs.values()), chunks, vectors, sentence_vectors)
+    index.boxes.update(boxes)
     link(index, config, [*removed, *docs.values()])
     report.chunks = len(chunks)
     report.removed = [d.source for d in removed]
     return report
+
+
+def located(raw: list[RawPage], docs: list[Document]) -> dict[str, PageBoxes]:
+    """The page boxes of the scanned pages among ``docs`` (``raw`` their pages as read), by document id."""
+    scans = {p.doc_id: p.scan for p in raw if p.scan is not None}
+    return {d.doc_id: page_boxes(d, s.image, s.width, s.height, s.lines)
+            for d in docs if (s := scans.get(d.doc_id)) is not None}
 
 
 def embedded_sentences(chunk: Chunk, page_text: str) -> list[str]:

@@ -66,17 +66,42 @@ def reading_order(lines: Sequence[Box], frames: Sequence[Box] = ()) -> list[list
     return _unframe(_order(lines, frames, GUTTER * median(b.height for b in lines)))
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A box and the span ``[start, end)`` of its text in the page text (``page_layout``)."""
+
+    start: int
+    end: int
+    box: Box
+
+
+def page_layout(blocks: Sequence[Sequence[Box]]) -> tuple[str, list[Placed]]:
+    """The page text of blocks in reading order (blocks apart by a blank line, each as ``block_text``) and where
+    each box's text lies in it."""
+    parts: list[str] = []
+    placed: list[Placed] = []
+    size = 0
+    for block in blocks:
+        previous: list[Box] | None = None
+        if parts:
+            parts.append("\n\n")
+            size += 2
+        for row in rows(block):
+            if previous is not None:
+                gap = min(b.y0 for b in row) - max(b.y1 for b in previous)
+                parts.append("\n\n" if gap > PARAGRAPH_GAP * max(b.height for b in previous) else "\n")
+                size += len(parts[-1])
+            for box in sorted(row, key=lambda b: b.x0):
+                placed.append(Placed(size, size + len(box.text), box))
+                parts.append(box.text)
+                size += len(box.text)
+            previous = row
+    return "".join(parts), placed
+
+
 def block_text(block: Sequence[Box]) -> str:
     """The text of a block: boxes of a row joined, rows on lines, a blank line at paragraph gaps."""
-    out: list[str] = []
-    previous: list[Box] | None = None
-    for row in rows(block):
-        if previous is not None:
-            gap = min(b.y0 for b in row) - max(b.y1 for b in previous)
-            out.append("\n\n" if gap > PARAGRAPH_GAP * max(b.height for b in previous) else "\n")
-        out.append("".join(b.text for b in sorted(row, key=lambda b: b.x0)))
-        previous = row
-    return "".join(out)
+    return page_layout([block])[0]
 
 
 def rows(boxes: Sequence[Box]) -> list[list[Box]]:

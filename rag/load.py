@@ -2,8 +2,10 @@
 
 Text files (``.txt``, ``.md``) are one page each, in any of UTF-8 (with or without
 BOM), GB18030/GBK or UTF-16 (encoding detected with charset-normalizer). A PDF
-gives one page per PDF page, with source ``NAME.pdf#p3`` (see ``rag.pdf``). Files
-over ``Config.max_file_bytes`` are refused. Metadata: see ``rag.metadata``.
+gives one page per PDF page, with source ``NAME.pdf#p3`` (see ``rag.pdf``); its
+image-only pages, and page images (``.png``, ``.jpg``, ``.tif``: one page per frame,
+``NAME.tif#p2`` when there are several), are OCR'd (``rag.scan``). Files over
+``Config.max_file_bytes`` are refused. Metadata: see ``rag.metadata``.
 """
 
 from __future__ import annotations
@@ -11,20 +13,26 @@ from __future__ import annotations
 import hashlib
 import os
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import charset_normalizer
 
 from rag.config import Config
 from rag.files import FileRefused, TooLarge, read_regular
+from rag.images import IMAGE_SUFFIXES, ImageError
 from rag.metadata import MetadataError, file_metadata, from_pdf, merge, page_metadata
+from rag.ocr import OcrUnavailable
 from rag.pdf import PdfError, read_pdf
 from rag.types import PageMeta
 
+if TYPE_CHECKING:
+    from rag.scan import Scan
+
 TEXT_SUFFIXES = {".txt", ".md"}
-SUFFIXES = TEXT_SUFFIXES | {".pdf"}
+SUFFIXES = TEXT_SUFFIXES | {".pdf"} | IMAGE_SUFFIXES
 GB = {"gb2312", "gbk", "gb18030", "hz"}
 CHAOS_MARGIN = 0.05
 """Short texts decode cleanly in several CJK encodings; GB18030 wins unless clearly worse (this is a Chinese app)."""
@@ -46,6 +54,8 @@ class RawPage:
     sha256: str
     source: str = ""
     doc_id: str = ""
+    scan: Scan | None = None
+    """The OCR of a scanned page: its image size and line boxes."""
 
     def __post_init__(self) -> None:
         self.source = self.source or self.path.name
@@ -72,7 +82,8 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path | IngestError]:
 def read_bytes(path: Path, config: Config) -> bytes:
     """A page file's bytes, refusing other file types, folders, special files and files over the size limit."""
     if path.suffix.lower() not in SUFFIXES:
-        raise IngestError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .txt, .md or .pdf")
+        raise IngestError(f"{path}: unsupported file type {path.suffix or '(none)'}; "
+                          "use .txt, .md, .pdf or a page image (.png, .jpg, .tif)")
     try:
         return read_regular(path, config.max_file_bytes)
     except TooLarge as err:
@@ -98,31 +109,64 @@ def parse(path: Path, data: bytes, config: Config) -> list[RawPage]:
             if not text.strip():
                 raise IngestError(f"{path}: empty file")
             return [RawPage(path, text, merge(file_metadata(path, config)), digest)]
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return image_pages(path, data, digest, config)
         return pdf_pages(path, data, digest, config)
     except MetadataError as err:
         raise IngestError(f"{path}: {err}") from err
+    except (ImageError, PdfError, OcrUnavailable) as err:
+        raise IngestError(f"{path}: {err}") from err
+
+
+def image_pages(path: Path, data: bytes, digest: str, config: Config) -> list[RawPage]:
+    """One page per image frame, OCR'd; a single frame is the page ``NAME``, several ``NAME#p1``, ``NAME#p2``…"""
+    from rag.scan import scan_image
+
+    scans = scan_image(data, digest, path.name, config)
+    pages = numbered(path, [s.text for s in scans], digest, config, split=len(scans) > 1)
+    for page, scan in zip(pages, scans):
+        page.scan = scan
+    pages = [p for p in pages if p.text.strip()]
+    if not pages:
+        raise IngestError(f"{path}: no text found by OCR")
+    return pages
 
 
 def pdf_pages(path: Path, data: bytes, digest: str, config: Config) -> list[RawPage]:
-    """One page per PDF page that has text; page numbers count on from the metadata's, if any."""
-    try:
-        pdf = read_pdf(data)
-    except PdfError as err:
-        raise IngestError(f"{path}: {err}") from err
-    sources = [*file_metadata(path, config), from_pdf(pdf.title)]
+    """One page per PDF page that has text, image-only pages OCR'd; page numbers count on from the metadata's."""
+    pdf = read_pdf(data)
+    scans: dict[int, Scan] = {}
+    if pdf.scanned():
+        from rag.scan import scan_pdf
+
+        scans = {s.number: s for s in scan_pdf(data, digest, path.name, pdf.scanned(), config)}
+    texts = [scans[i].text if i in scans else text for i, text in enumerate(pdf.pages)]
+    pages = numbered(path, texts, digest, config, pdf.labels, [from_pdf(pdf.title)])
+    for i, page in enumerate(pages):
+        page.scan = scans.get(i)
+    pages = [p for p in pages if p.text.strip()]
+    if not pages:
+        raise IngestError(f"{path}: no text in the PDF")
+    return pages
+
+
+def numbered(path: Path, texts: list[str], digest: str, config: Config, labels: Sequence[str | None] = (),
+             more: Sequence[PageMeta] = (), split: bool = True) -> list[RawPage]:
+    """A page per text of a file with several (``NAME#p1``…, unless not ``split``); page numbers count on from
+    the metadata's, else the printed labels, else the position."""
+    sources = [*file_metadata(path, config), *more]
     first = merge(sources).page
     pages = []
-    for i, text in enumerate(pdf.pages):
+    for i, text in enumerate(texts):
         part = f"p{i + 1}"
-        own = page_metadata(path, f"{path.name}#{part}")
-        label = pdf.labels[i] if i < len(pdf.labels) else None
-        number = own.page or (first + i if first is not None else int(label) if label and label.isdigit() else i + 1)
+        source = f"{path.name}#{part}" if split else path.name
+        own = page_metadata(path, source)
+        label = labels[i] if i < len(labels) else None
+        number = own.page or (first + i if first is not None else int(label) if label and label.isdigit() else
+                              None if not split else i + 1)
         known = merge([own, *sources])
-        if text.strip():
-            pages.append(RawPage(path, text, PageMeta(known.paper, known.date, number), digest,
-                                 f"{path.name}#{part}", sha256(f"{digest}#{part}".encode())[:16]))
-    if not pages:
-        raise IngestError(f"{path}: no text in the PDF (scanned images need OCR first)")
+        pages.append(RawPage(path, text, PageMeta(known.paper, known.date, number), digest, source,
+                             sha256(f"{digest}#{part}".encode())[:16] if split else ""))
     return pages
 
 

@@ -16,12 +16,19 @@ from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from PIL import Image
 
-from rag.layout import Box, block_text, reading_order
+from rag.layout import Box, page_layout, reading_order
 
 
 class PdfError(Exception):
     """A PDF that cannot be read; the message gives the reason (not the file name)."""
+
+
+MIN_TEXT = 20
+"""A text layer is usable when it holds at least this many letters, digits or CJK characters (see ``usable``)."""
+MAX_JUNK = 0.1
+"""… and at most this share of its characters are U+FFFD or private-use code points (fonts without a Unicode map)."""
 
 
 @dataclass
@@ -31,6 +38,34 @@ class PdfFile:
     pages: list[str]
     labels: list[str | None] = field(default_factory=list)
     title: str | None = None
+    images: list[bool] = field(default_factory=list)
+    """Per page, whether it holds an image (a scan, if its text layer is not ``usable``)."""
+
+    def scanned(self) -> list[int]:
+        """Indices of the image-only pages to OCR: an image, and no usable text layer (blank pages are neither)."""
+        return [i for i, text in enumerate(self.pages) if i < len(self.images) and self.images[i] and not usable(text)]
+
+
+def usable(text: str) -> bool:
+    """Whether a page's text layer is real text (measured in docs/ocr.md: the generated text PDFs hold 2000+
+    such characters a page, image-only scans 0, a scan stamped with a page header a few)."""
+    chars = [c for c in text if not c.isspace()]
+    junk = sum(1 for c in chars if c == "\ufffd" or "\ue000" <= c <= "\uf8ff")
+    return sum(1 for c in chars if c.isalnum()) >= MIN_TEXT and junk <= MAX_JUNK * len(chars)
+
+
+def render(data: bytes, index: int, dpi: int, max_pixels: int) -> Image.Image:
+    """Page ``index`` as a greyscale image at ``dpi``, or less where that would exceed ``max_pixels``."""
+    pdf = pdfium.PdfDocument(data)
+    try:
+        page = pdf[index]
+        width, height = page.get_size()
+        scale = min(dpi / 72, (max_pixels / max(width * height, 1.0)) ** 0.5)
+        return page.render(scale=scale, grayscale=True).to_pil().convert("L")
+    except pdfium.PdfiumError as err:
+        raise PdfError(_reason(err)) from err
+    finally:
+        pdf.close()
 
 
 def read_pdf(data: bytes) -> PdfFile:
@@ -40,17 +75,18 @@ def read_pdf(data: bytes) -> PdfFile:
     except pdfium.PdfiumError as err:
         raise PdfError(_reason(err)) from err
     try:
-        pages, labels = [], []
+        pages, labels, images = [], [], []
         for i in range(len(pdf)):
             page = pdf[i]
             pages.append(page_text(page))
             labels.append(pdf.get_page_label(i) or None)
+            images.append(next(page.get_objects([pdfium_c.FPDF_PAGEOBJ_IMAGE]), None) is not None)
         meta = pdf.get_metadata_dict(skip_empty=True)
     except pdfium.PdfiumError as err:
         raise PdfError(_reason(err)) from err
     finally:
         pdf.close()
-    return PdfFile(pages, labels, (meta.get("Title") or "").strip() or None)
+    return PdfFile(pages, labels, (meta.get("Title") or "").strip() or None, images)
 
 
 def _reason(err: Exception) -> str:
@@ -76,4 +112,4 @@ def page_text(page: pdfium.PdfPage) -> str:
         textpage.close()
     bounds = (path.get_bounds() for path in page.get_objects([pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1))
     frames = [Box(left, height - top, right, height - bottom) for left, bottom, right, top in bounds]
-    return "\n\n".join(block_text(block) for block in reading_order(lines, frames))
+    return page_layout(reading_order(lines, frames))[0]

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from rag.answer import Decision, decide
 from rag.answer_model import load_model
+from rag.boxes import PageImage, mark
 from rag.cite import abstention, cited_answer, lead_with
 from rag.config import Config
 from rag.embed import Embedder
 from rag.ingest import IngestReport, ingest, remove, set_meta
 from rag.lock import write_lock
 from rag.metadata import checked, write_sidecar
-from rag.purge import purge_uploads
+from rag.purge import purge_ocr, purge_uploads
 from rag.store import Index
 from rag.llm import ChatClient, LLMError, relay
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
@@ -123,7 +124,7 @@ class PaperTrail:
         """Delete the documents named by ``key`` (source, doc id or path) and save; returns them.
 
         Their text is gone from disk once saved: older versions are pruned (see ``rag.versions``) and uploaded
-        copies under ``<index>.uploads/`` deleted.
+        copies under ``<index>.uploads/`` and OCR results under ``<index>.ocr/`` deleted.
         """
         with self._writer, write_lock(self.config.index_dir):
             work = self._reload_if_stale().copy()
@@ -132,6 +133,7 @@ class PaperTrail:
                 work.save(self.config.index_dir)
                 self._publish(work)
                 purge_uploads(removed, work, self.config.uploads_dir)
+                purge_ocr(removed, work, self.config.ocr_dir)
         return removed
 
     def edit(self, page_id: str, meta: PageMeta) -> Page:
@@ -241,6 +243,7 @@ class PaperTrail:
             except LLMError as err:
                 notice = unavailable(err)
         if written is not None and written.answer:
+            self._mark(written)
             yield written
             return
         answer = self.extractive(question, decision, filters)
@@ -248,7 +251,23 @@ class PaperTrail:
         answer.unsupported = written.unsupported if written is not None else []
         for piece in answer.answer.split(" "):
             yield piece + " "
+        self._mark(answer)
         yield answer
+
+    def page_image(self, page_id: str) -> PageImage | None:
+        """The image of the scanned page ``page_id`` (its display copy, JPEG), when it has one: always a file in
+        ``Config.ocr_dir``, never a path elsewhere."""
+        boxes = self.snapshot().index.boxes.get(page_id)
+        if boxes is None:
+            return None
+        folder = self.config.ocr_dir.resolve()
+        path = (folder / boxes.image).resolve()
+        return PageImage(path, boxes.width, boxes.height) if path.parent == folder and path.is_file() else None
+
+    def _mark(self, answer: Answer) -> None:
+        """The page image and box of each citation of a scanned page (``rag.boxes``)."""
+        index = self.snapshot().index
+        mark(answer.citations, index.documents, index.boxes)
 
     def decide(self, question: str, filters: Filters | None = None) -> Decision:
         """Retrieve and run the answer stage on one version of the index: the evidence, and answer or refuse."""

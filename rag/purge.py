@@ -1,4 +1,4 @@
-"""Delete the stored copies of removed pages under ``<index>.uploads/`` once no indexed page comes from them."""
+"""Delete the stored copies of removed pages (uploads, OCR results) once no indexed page comes from them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rag.store import Index
 from rag.metadata import sidecar_path
+from rag.ocr import OcrCache
 from rag.types import Document
 
 
@@ -20,3 +21,9 @@ def purge_uploads(removed: list[Document], index: Index, folder: Path) -> list[P
             sidecar_path(path).unlink(missing_ok=True)
             gone.append(path)
     return gone
+
+
+def purge_ocr(removed: list[Document], index: Index, folder: Path) -> None:
+    """Delete the cached OCR results (``rag.ocr``) of removed files whose content ``index`` no longer holds."""
+    kept = {d.sha256 for d in index.documents.values()}
+    OcrCache(folder).forget({d.sha256 for d in removed if d.sha256 and d.sha256 not in kept})

@@ -136,6 +136,10 @@ class Citation:
     start: int | None = None
     end: int | None = None
     also: list[dict[str, Any]] = field(default_factory=list)
+    page_image: str | None = None
+    """Where the server (``serve``) gives the printed page's image, for a scanned page: ``/api/pages/ID/image``."""
+    bbox: list[float] | None = None
+    """The sentence's box on that image, ``[x0, y0, x1, y1]`` as fractions of its width and height."""
 
     def label(self) -> str:
         """Human citation line: 铜仁日报 · 2026-04-02 · 第3版 · headline."""

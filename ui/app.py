@@ -97,6 +97,13 @@ class ChatApp:
         loading already fills the chat (its answer would be wiped)."""
         return (gr.skip(),) * 4 if shown else self.view(answers, lang)
 
+    def image_url(self, page_image: str) -> tuple[str, float] | None:
+        """The URL of a citation's page image (``/api/pages/ID/image``) for the browser, Gradio's file route
+        behind the chat's own login and confined to the index's OCR folder (``allowed_paths``), and the page's
+        height over its width."""
+        found = self.rag.page_image(page_image.rstrip("/").split("/")[-2]) if page_image.count("/") >= 2 else None
+        return (f"/gradio_api/file={found.path}", found.height / found.width) if found else None
+
     def view(self, answers: list[dict] | None, lang: str) -> tuple[list[dict], str, str, list[dict]]:
         """The chat, the sources panel and the Markdown export of the answers kept in the browser, and the answers;
         a stored history that does not read as answers (altered, or of another version) is dropped."""
@@ -105,7 +112,7 @@ class ChatApp:
             messages = [message for turn, a in enumerate(answers, 1) for message in (
                 {"role": "user", "content": text(a["question"])},
                 {"role": "assistant", "content": chat_markdown(a, turn, lang)})]
-            return messages, sources_html(answers, lang), conversation_markdown(answers, lang), answers
+            return messages, sources_html(answers, lang, self.image_url), conversation_markdown(answers, lang), answers
         except (KeyError, TypeError, ValueError, AttributeError):
             log.warning("dropping a stored chat history that does not read as answers")
             return [], sources_html([], lang), conversation_markdown([], lang), []
@@ -183,6 +190,7 @@ def launch(rag: PaperTrail, host: str = "127.0.0.1", port: int = 7860, auth: tup
     demo = build_app(rag).queue(default_concurrency_limit=config.serve_concurrency)
     demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False, quiet=True,
                 max_file_size=config.max_file_bytes, prevent_thread_lock=True, max_threads=config.serve_threads,
+                allowed_paths=[str(config.ocr_dir)],
                 app_kwargs={"middleware": [Middleware(LoginBackoff, config=config)], "routes": routes(rag, auth)},
                 css_paths=[ASSETS / "app.css"], head=f"<script>{(ASSETS / 'app.js').read_text()}</script>")
     watch(rag, demo)

@@ -8,6 +8,7 @@ backslash-escaped in chat Markdown, so no tag, link, image, autolink or math can
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -15,6 +16,9 @@ from rag.types import page_label
 from ui.i18n import t
 
 MARKER = re.compile(r"\[(\d+)\]")
+ImageUrl = Callable[[str], "tuple[str, float] | None"]
+CROP_MARGIN = 0.06
+"""The page shown around a sentence's box, each side, as a share of the page's width."""
 PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 
 
@@ -59,25 +63,51 @@ def passage(c: dict[str, Any]) -> str:
             f"{escape(text[end:])}</p>")
 
 
-def source_card(turn: int, c: dict[str, Any], open_: bool, lang: str) -> str:
+def page_crop(url: str, aspect: float, bbox: list[float], lang: str) -> str:
+    """The printed page (``aspect``: its height over its width) around the evidence, the sentence's box marked;
+    a link to the whole page image.
+
+    The page is scaled so that the crop (the box widened by ``CROP_MARGIN`` of the page's width each side, and as
+    much above and below) fills the panel's width, and shifted so that the box sits in its middle."""
+    x0, y0, x1, y1 = bbox
+    width = min(1.0, x1 - x0 + 2 * CROP_MARGIN)
+    left = min(max(0.0, x0 - CROP_MARGIN), 1 - width)
+    middle = (y0 + y1) / 2
+    tall = 100 * ((y1 - y0) * aspect + 2 * CROP_MARGIN) / width
+    place = f"width:{100 / width:.3f}%;transform:translate({-100 * left:.3f}%,{-100 * middle:.3f}%)"
+    box = (f"left:{100 * x0:.3f}%;top:{100 * y0:.3f}%;width:{100 * (x1 - x0):.3f}%;"
+           f"height:{100 * (y1 - y0):.3f}%")
+    link = escape(url, quote=True)
+    return (f"<a class='pt-scan' href='{link}' target='_blank' rel='noopener' title='{t(lang, 'full_page')}'>"
+            f"<div class='pt-crop' style='padding-top:{tall:.3f}%'><div class='pt-page' style='{place}'>"
+            f"<img src='{link}' alt='{t(lang, 'page_image')}'><span class='pt-box' style='{box}'></span>"
+            f"</div></div></a>")
+
+
+def source_card(turn: int, c: dict[str, Any], open_: bool, lang: str, image_url: ImageUrl = lambda _: None) -> str:
     also = "".join(f"<li>{escape(page_label(a))}</li>" for a in c["also"])
+    shown = image_url(c["page_image"]) if c.get("page_image") and c.get("bbox") else None
     return (f"<details class='pt-source' id='{anchor(turn, c['n'])}'{' open' if open_ else ''}>"
             f"<summary><b>[{c['n']}]</b> {escape(page_label(c))}</summary>"
-            f"{passage(c)}"
+            + (page_crop(*shown, c["bbox"], lang) if shown else "")
+            + f"{passage(c)}"
             f"<p class='pt-meta'>{t(lang, 'file')} <code>{escape(c['source'])}</code></p>"
             + (f"<p class='pt-meta'>{t(lang, 'printed_in')}</p><ul class='pt-also'>{also}</ul>" if also else "")
             + "</details>")
 
 
-def sources_html(answers: list[dict[str, Any]], lang: str) -> str:
-    """The sources panel: the latest answer's passages first (first one open), earlier answers folded."""
+def sources_html(answers: list[dict[str, Any]], lang: str, image_url: ImageUrl = lambda _: None) -> str:
+    """The sources panel: the latest answer's passages first (first one open), earlier answers folded; a
+    citation of a scanned page shows the page around its sentence, from ``image_url(page_image)`` (its URL and
+    height over width)."""
     if not answers:
         return f"<div class='pt-empty'>{t(lang, 'sources_empty')}</div>"
     groups = []
     for turn in range(len(answers), 0, -1):
         answer = answers[turn - 1]
         latest = turn == len(answers)
-        cards = "".join(source_card(turn, c, latest and i == 0, lang) for i, c in enumerate(answer["citations"]))
+        cards = "".join(source_card(turn, c, latest and i == 0, lang, image_url)
+                        for i, c in enumerate(answer["citations"]))
         body = cards or f"<p class='pt-meta'>{t(lang, 'no_sources')}</p>"
         groups.append(f"<details class='pt-turn'{' open' if latest else ''}>"
                       f"<summary>{escape(answer['question'])}</summary>{body}</details>")

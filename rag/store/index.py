@@ -8,6 +8,7 @@ A saved version (``rag.store.disk``) holds::
     vectors.faiss         dense vectors by id (``rag.store.faiss_store``)
     lexical*              BM25 counts by id (``rag.store.lexical``)
     sentence_vectors.npz  sentence vectors by id (``rag.store.sentences``)
+    boxes.json            where each scanned page's text lies on its image, by document id (``rag.boxes``)
 
 Format 3 keys every file by chunk id. Formats 1 and 2 (before stable ids) still load: their chunk ids are their
 row numbers, which from then on are stable ids like any other; saving writes format 3 as a new version, never
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.boxes import BOXES, PageBoxes, load_boxes, save_boxes
 from rag.lexical import BM25, tokenize
 from rag.store import disk
 from rag.store.collection import Collection
@@ -51,6 +53,8 @@ class Index(Collection):
         self.dense: VectorStore = dense if dense is not None else FaissStore(dim)
         self.sparse = LexicalStore()
         self.sentences = SentenceStore(dim)
+        self.boxes: dict[str, PageBoxes] = {}
+        """Per document id, where its text lies on its page image (``rag.boxes``)."""
         self.version: str | None = None
 
     def __len__(self) -> int:
@@ -64,6 +68,7 @@ class Index(Collection):
     def copy(self) -> Index:
         other = super().copy()
         other.dense, other.sparse, other.sentences = self.dense.copy(), self.sparse.copy(), self.sentences.copy()
+        other.boxes = dict(self.boxes)
         return other
 
     def add(self, documents: list[Document], chunks: list[Chunk], vectors: np.ndarray,
@@ -112,6 +117,7 @@ class Index(Collection):
         disk.write_jsonl(folder / "chunks.jsonl", chunks)
         for store in (self.dense, self.sparse, self.sentences):
             store.commit(folder)
+        save_boxes(folder / BOXES, self.boxes, self.documents)
 
     @classmethod
     def load(cls, folder: Path) -> Index:
@@ -139,5 +145,9 @@ class Index(Collection):
         index.dense = FaissStore.load(folder, ids, metas, index.dim)
         index.sparse = LexicalStore.load(folder, ids, metas)
         index.sentences = SentenceStore.load(folder, ids, index.dim)
+        try:
+            index.boxes = load_boxes(folder / BOXES)
+        except ValueError as err:
+            raise IndexLoadError(str(err)) from err
         return index
 

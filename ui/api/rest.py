@@ -1,4 +1,5 @@
-"""The REST routes: ``POST /api/ask``, ``GET``/``POST /api/pages`` and ``DELETE /api/pages/{id}``."""
+"""The REST routes: ``POST /api/ask``, ``GET``/``POST /api/pages``, ``DELETE /api/pages/{id}`` and
+``GET /api/pages/{id}/image`` (a scanned page's image)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
@@ -79,6 +80,15 @@ def routes(api: Api) -> list[Route]:
             raise ApiError(404, f"No indexed page has the id {page_id!r} (see GET /api/pages).", "not_found_error")
         return JSONResponse({"removed": page_json(page)})
 
+    async def image(request: Request) -> Response:
+        """The image of a scanned page (its display copy, JPEG), from the index's OCR folder only."""
+        page_id = request.path_params["page_id"]
+        found = await run_in_threadpool(rag.page_image, page_id)
+        if found is None:
+            raise ApiError(404, f"No indexed page with an image has the id {page_id!r}.", "not_found_error")
+        return Response(await anyio.Path(found.path).read_bytes(), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
     async def upload(request: Request) -> JSONResponse:
         """Add one page: a multipart form with the file as ``file`` and optional ``paper``, ``date``, ``page``."""
         limit = rag.config.max_file_bytes + FORM_OVERHEAD
@@ -104,7 +114,9 @@ def routes(api: Api) -> list[Route]:
                              "warnings": done.warnings}, OUTCOME_STATUS[done.outcome])
 
     return [api.route("/api/ask", ask, ["POST"]), api.route("/api/pages", pages, ["GET"]),
-            api.route("/api/pages", upload, ["POST"]), api.route("/api/pages/{page_id}", delete, ["DELETE"])]
+            api.route("/api/pages", upload, ["POST"]), api.route("/api/pages/{page_id}", delete, ["DELETE"]),
+            api.route("/api/pages/{page_id}/image", image, ["GET"])]
+
 
 
 class TooLarge(ApiError):
