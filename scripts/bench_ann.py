@@ -1,6 +1,6 @@
 """Dense search at archive scale on vectors grown from real passages: flat vs HNSW vs IVF, one run.
 
-    .venv/bin/python scripts/bench_ann.py [--sizes 10000 100000 1000000] [--queries 50] [--json]
+    .venv/bin/python scripts/bench_ann.py [--sizes 10000 100000 1000000] [--queries 50] [--skip hnsw] [--json]
 
 Real vectors: every chunk and page-sentence vector of the evaluation indexes that ``scripts/eval.py`` caches
 under ``embeddings/cache/index`` (CMRC 2018, DRCD, XQuAD passages embedded by the shipped model; run eval.py
@@ -132,12 +132,15 @@ def search_timed(index: faiss.Index, queries: np.ndarray) -> tuple[list[float], 
     return ms, index.search(queries, 10)[1]
 
 
-def measure(vectors: np.ndarray, queries: np.ndarray, seed: int = SEED) -> dict[str, dict]:
-    """Build, search and recall@10 vs flat of each index type over ``vectors``, at each ``SWEEP`` setting."""
+def measure(vectors: np.ndarray, queries: np.ndarray, skip: tuple[str, ...] = (), seed: int = SEED) -> dict[str, dict]:
+    """Build, search and recall@10 vs flat of each index type over ``vectors`` (but those whose names start with
+    one of ``skip``), at each ``SWEEP`` setting."""
     out: dict[str, dict] = {}
     truth = None
     rng = np.random.default_rng(seed)
     for name, index in index_types(len(vectors), vectors.shape[1]).items():
+        if name != "flat" and name.startswith(skip):
+            continue
         started = time.perf_counter()
         if not index.is_trained:
             index.train(vectors[rng.choice(len(vectors), min(TRAIN, len(vectors)), replace=False)])
@@ -164,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["hnsw", "ivf"],
+                        help="index types not to build (flat is always built: it is the truth)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from bench import questions
@@ -174,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     pool = grow(real, max(args.sizes))
     rows = {"real_vectors": len(real), "grow_s": time.perf_counter() - started, "sizes": {}}
     for n in args.sizes:
-        rows["sizes"][n] = measure(pool[:n], queries)
+        rows["sizes"][n] = measure(pool[:n], queries, tuple(args.skip))
         if not args.json:
             print(f"{n:>9} vectors ({min(n, len(real))} real)")
             for name, r in rows["sizes"][n].items():
