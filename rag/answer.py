@@ -15,10 +15,10 @@ from rag.evidence import Candidate, candidates, near_text
 from rag.features import (
     QUESTION_FEATURES, SENTENCE_FEATURES, Candidates, Question, analyse, question_features, sentence_features,
 )
-from rag.index import Index
 from rag.reprints import disagree
 from rag.retrieve import bigrams, cached_figures, containment
 from rag.short_answer import short_answer
+from rag.store import Index
 from rag.types import Hit
 
 RUNNER_UP = 0.5

@@ -111,7 +111,7 @@ def found(term: Term, text: str) -> bool:
 
 def found_all(terms: list[Term], text: str) -> list[bool]:
     """Whether each term is found in a (lower-cased) text."""
-    return [any(form in text for form in t.forms) for t in terms]
+    return [found(t, text) for t in terms]
 
 
 def weighted_share(terms: list[Term], hits: list[bool]) -> float:

@@ -3,8 +3,9 @@
 ``export`` writes the whole model (transformer, pooling, normalisation) as one ONNX graph, fused by ONNX
 Runtime's transformer optimizer where the architecture allows, the tokenizer and a small ``encoder.json``; it
 needs torch and sentence-transformers, and runs once (``ensure_onnx``). The int8 copy (dynamic quantisation of
-the weights) is made from that graph only when the ``onnx-int8`` encoder is chosen. ``OnnxEncoder`` then needs only ``onnxruntime`` and ``tokenizers``: answering a question
-imports neither torch nor transformers, and batches run faster than torch on a CPU (``scripts/bench.py``).
+the weights) is made from that graph only when the ``onnx-int8`` encoder is chosen. ``OnnxEncoder`` then needs
+only ``onnxruntime`` and ``tokenizers``: answering a question imports neither torch nor transformers, and batches
+run faster than torch on a CPU (``scripts/bench.py``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def export(source: str, out: Path) -> None:
         raise ValueError(f"{source}: no fast tokenizer (tokenizer.json) to run the model without transformers")
     with warnings.catch_warnings():  # the tracer's advice on Python branches, not the user's concern
         warnings.simplefilter("ignore")
-        write_graphs(model, Whole().eval(), out)
+        write_graph(model, Whole().eval(), out)
     manifest = {"format": FORMAT, "source": source, "dim": int(model.get_embedding_dimension()),
                 "max_length": int(model.max_seq_length), "prompts": dict(model.prompts)}
     (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -71,7 +72,7 @@ def quiet_root_logger() -> Iterator[None]:
         root.setLevel(level)
 
 
-def write_graphs(model: Any, whole: Any, out: Path) -> None:
+def write_graph(model: Any, whole: Any, out: Path) -> None:
     """The fused fp32 graph of the sentence-transformers ``model`` (``whole``: it as one module)."""
     import torch
 
