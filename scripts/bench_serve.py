@@ -42,9 +42,13 @@ SERVE = ("import sys; from rag.config import Config; from rag.pipeline import Pa
 class Server:
     name: str
     process: subprocess.Popen
-    url: str
+    port: int
     clients: list[Client] = field(default_factory=list)
     rounds: list[dict] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -63,7 +67,7 @@ def start(name: str, index: Path, src: Path, concurrency: int | None) -> Server:
     env = {**os.environ, "PYTHONPATH": str(src)}
     process = subprocess.Popen([sys.executable, "-c", SERVE.format(extra=extra), str(index), str(port)], cwd=src,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return Server(name, process, f"http://127.0.0.1:{port}/")
+    return Server(name, process, port)
 
 
 def wait_up(server: Server, timeout: float = 600) -> None:
@@ -72,7 +76,7 @@ def wait_up(server: Server, timeout: float = 600) -> None:
         if server.process.poll() is not None:
             raise SystemExit(f"error: server {server.name} exited with {server.process.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1].strip("/"))), 1):
+            with socket.create_connection(("127.0.0.1", server.port), 1):
                 return
         except OSError:
             time.sleep(1)
