@@ -4,6 +4,7 @@ rows by chunk id and saves them)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cached_property
 
 import jieba
@@ -75,12 +76,10 @@ class BM25:
         """A new BM25 keeping only the given rows (for removals)."""
         return BM25(self.vocab, self.counts[rows])
 
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query."""
-        ids = [self.vocab[t] for t in dict.fromkeys(query_tokens) if t in self.vocab]
-        if not ids:
-            return np.zeros(self.weights.shape[0], dtype=np.float32)
-        return np.asarray(self.weights[:, ids].sum(axis=1)).ravel().astype(np.float32)
+    def matches(self, query_tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows holding a query term (ascending) and their BM25 scores: only the query terms' postings are
+        read, so the cost follows their document frequencies, not the number of chunks."""
+        return _summed(self._postings(self.vocab[t] for t in dict.fromkeys(query_tokens) if t in self.vocab))
 
     @cached_property
     def idf_top(self) -> float:
@@ -92,12 +91,35 @@ class BM25:
         """The median idf (1 for an empty index)."""
         return float(np.median(self.idf)) if len(self.idf) else 1.0
 
-    def concept_scores(self, concepts: list[frozenset[str]]) -> np.ndarray:
-        """BM25 where each query concept is a set of alternative terms (a word's translations): a chunk scores
-        the best of a concept's terms, summed over the concepts."""
-        total = np.zeros(self.weights.shape[0], dtype=np.float32)
-        for terms in concepts:
-            ids = [self.vocab[t] for t in terms if t in self.vocab]
-            if ids:
-                total += np.asarray(self.weights[:, ids].max(axis=1).todense()).ravel()
-        return total
+    def concept_matches(self, concepts: list[frozenset[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 where each query concept is a set of alternative terms (a word's translations): a row scores the
+        best of a concept's terms, summed over the concepts; rows holding none score nothing and are left out."""
+        per_concept = [_best(self._postings(self.vocab[t] for t in terms if t in self.vocab)) for terms in concepts]
+        return _summed(per_concept)
+
+    def _postings(self, terms: Iterable[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(rows, weights) of each term's column."""
+        w = self.weights
+        return [(w.indices[w.indptr[t] : w.indptr[t + 1]], w.data[w.indptr[t] : w.indptr[t + 1]]) for t in terms]
+
+
+def _summed(postings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (ascending) and the sum of their weights over the postings lists."""
+    if not postings:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
+    values = np.concatenate([v for _, v in postings])
+    unique, inverse = np.unique(rows, return_inverse=True)
+    return unique, np.bincount(inverse, weights=values, minlength=len(unique)).astype(np.float32)
+
+
+def _best(postings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (ascending) and the largest of their weights over the postings lists."""
+    if not postings:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
+    values = np.concatenate([v for _, v in postings])
+    order = np.lexsort((-values, rows))
+    rows, values = rows[order], values[order]
+    first = np.r_[True, rows[1:] != rows[:-1]]
+    return rows[first], values[first]

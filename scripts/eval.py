@@ -107,8 +107,7 @@ def rank_all(corpus: Corpus, retriever: Retriever, q: Question, qvec: np.ndarray
     index = corpus.index
     hits = retriever.search_vector(q.text, qvec, DEPTH)
     dense_ids = [i for i, _ in index.dense.search(qvec, DEPTH)]
-    scores = index.sparse.scores(LexicalQuery(tuple(tokenize(q.text))))
-    bm25_ids = [int(index.sparse.ids()[r]) for r in np.argsort(-scores, kind="stable")[:DEPTH] if scores[r] > 0]
+    bm25_ids = [i for i, s in index.sparse.search(LexicalQuery(tuple(tokenize(q.text))), DEPTH) if s > 0]
     source = {i: index.chunk(i).source for i in {*dense_ids, *bm25_ids}}
     out = {
         "papertrail": passage_ranking(s for h in hits for s in (h.chunk.source, *(r.source for r in h.reprints))),

@@ -24,21 +24,32 @@ def reference_bm25(corpus, query, k1=1.2, b=0.75):
     return np.array(scores)
 
 
-def test_scores_match_reference():
+def dense(bm25, found):
+    """The sparse matches spread over every row (0 where no term is held)."""
+    rows, scores = found
+    assert np.all(np.diff(rows) > 0) and np.all(scores > 0)
+    out = np.zeros(bm25.counts.shape[0])
+    out[rows] = scores
+    return out
+
+
+def test_matches_equal_the_reference_and_leave_out_rows_without_a_term():
     bm25 = BM25.build(CORPUS)
     for query in (["北京"], ["北京", "技术"], ["技术", "交易", "未知"]):
-        assert np.allclose(bm25.scores(query), reference_bm25(CORPUS, query), atol=1e-5)
+        assert np.allclose(dense(bm25, bm25.matches(query)), reference_bm25(CORPUS, query), atol=1e-5)
+    assert list(bm25.matches(["北京"])[0]) == [0, 2]
 
 
-def test_unknown_terms_score_zero():
-    assert not BM25.build(CORPUS).scores(["火星"]).any()
+def test_unknown_terms_match_nothing():
+    assert len(BM25.build(CORPUS).matches(["火星"])[0]) == 0
 
 
 def test_extend_equals_build_and_select_drops_rows():
     grown = BM25.build(CORPUS[:2]).extend(CORPUS[2:])
-    assert np.allclose(grown.scores(["北京", "技术"]), BM25.build(CORPUS).scores(["北京", "技术"]))
-    kept = BM25.build(CORPUS).select(np.array([0, 2]))
-    assert np.allclose(kept.scores(["北京"]), reference_bm25([CORPUS[0], CORPUS[2]], ["北京"]))
+    full = BM25.build(CORPUS)
+    assert np.allclose(dense(grown, grown.matches(["北京", "技术"])), dense(full, full.matches(["北京", "技术"])))
+    kept = full.select(np.array([0, 2]))
+    assert np.allclose(dense(kept, kept.matches(["北京"])), reference_bm25([CORPUS[0], CORPUS[2]], ["北京"]))
 
 
 def test_tokenize_drops_question_words_and_punctuation():
@@ -52,7 +63,7 @@ def test_concept_scores_take_the_best_term_of_each_concept():
     corpus = [tokenize("北京技术合同成交额增长"), tokenize("西藏高新技术企业"), tokenize("拉萨举办运动会")]
     bm25 = BM25.build(corpus)
     concepts = [frozenset({"北京", "京剧"}), frozenset({"企业", "公司"})]
-    expected = np.maximum(bm25.scores(["北京"]), bm25.scores(["京剧"])) + np.maximum(bm25.scores(["企业"]),
-                                                                                   bm25.scores(["公司"]))
-    assert np.allclose(bm25.concept_scores(concepts), expected)
-    assert bm25.concept_scores(concepts)[2] == 0
+    one = {t: reference_bm25(corpus, [t]) for t in ("北京", "京剧", "企业", "公司")}
+    expected = np.maximum(one["北京"], one["京剧"]) + np.maximum(one["企业"], one["公司"])
+    assert np.allclose(dense(bm25, bm25.concept_matches(concepts)), expected, atol=1e-5)
+    assert 2 not in bm25.concept_matches(concepts)[0]

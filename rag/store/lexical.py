@@ -42,7 +42,7 @@ class LexicalStore:
         self.payload = payload or Payload()
         if self.bm25.counts.shape[0] != len(self.payload):
             raise ValueError("one payload row per BM25 row")
-        self._last: tuple[LexicalQuery, np.ndarray] | None = None
+        self._last: tuple[LexicalQuery, tuple[np.ndarray, np.ndarray]] | None = None
 
     def __len__(self) -> int:
         return len(self.payload)
@@ -70,30 +70,49 @@ class LexicalStore:
         return len(self) if filters is None or not filters.active else int(self.payload.mask(filters).sum())
 
     def search(self, query: LexicalQuery, k: int, filters: Filters | None = None) -> Scored:
-        """The ``k`` best-scoring chunks passing ``filters``, zero scores included (they fill ``k`` in row order
-        of ``numpy.argsort``)."""
-        scores = self.scores(query)
-        if filters is not None and filters.active:
-            passing = self.payload.mask(filters)
-            scores = np.where(passing, scores, -np.inf).astype(np.float32)
-            k = min(k, int(passing.sum()))
-        rows = np.argsort(-scores)[: max(k, 0)]
-        return [(int(self.payload.ids[r]), float(scores[r])) for r in rows]
+        """The ``k`` best-scoring chunks passing ``filters``, best first, ties in row order; when fewer than ``k``
+        hold a query term, the first other passing rows fill in with score 0. Only the matching rows are
+        ranked (a partial sort), never every chunk."""
+        rows, scores = self.matches(query)
+        passing = self.payload.mask(filters) if filters is not None and filters.active else None
+        if passing is not None:
+            keep = passing[rows]
+            rows, scores = rows[keep], scores[keep]
+        k = max(min(k, len(self) if passing is None else int(passing.sum())), 0)
+        if len(rows) > k > 0:
+            cut = np.partition(scores, len(scores) - k)[len(scores) - k]
+            keep = scores >= cut
+            rows, scores = rows[keep], scores[keep]
+        order = np.lexsort((rows, -scores))[:k]
+        out = [(int(self.payload.ids[r]), float(scores[i])) for i, r in zip(order, rows[order])]
+        if len(out) < k:
+            free = np.ones(len(self), bool) if passing is None else passing.copy()
+            free[rows] = False
+            out += [(int(self.payload.ids[r]), 0.0) for r in np.flatnonzero(free)[: k - len(out)]]
+        return out
 
     def score(self, query: LexicalQuery, ids: Sequence[int]) -> np.ndarray:
-        return self.scores(query)[self.payload.rows(np.asarray(ids, np.int64))]
+        rows, scores = self.matches(query)
+        wanted = self.payload.rows(np.asarray(ids, np.int64))
+        out = np.zeros(len(wanted), np.float32)
+        if len(rows):
+            at = np.searchsorted(rows, wanted).clip(max=len(rows) - 1)
+            held = rows[at] == wanted
+            out[held] = scores[at[held]]
+        return out
 
-    def scores(self, query: LexicalQuery) -> np.ndarray:
-        """Every row's BM25 score (the last query's kept: ``search`` and ``score`` of one question share it)."""
+    def matches(self, query: LexicalQuery) -> tuple[np.ndarray, np.ndarray]:
+        """The rows holding a query term (ascending) and their BM25 scores (the last query's kept: ``search`` and
+        ``score`` of one question share it)."""
         last = self._last
         if last is not None and last[0] == query:
             return last[1]
         if query.concepts is None:
-            scores = self.bm25.scores(list(query.tokens))
+            found = self.bm25.matches(list(query.tokens))
         else:
-            scores = self.bm25.concept_scores(list(query.concepts))
-        self._last = query, scores
-        return scores
+            found = self.bm25.concept_matches(list(query.concepts))
+        self._last = query, found
+        return found
 
     def copy(self) -> LexicalStore:
         return LexicalStore(self.bm25, self.payload)
