@@ -21,20 +21,20 @@ from rag.short_answer import short_answer
 from rag.store import Index
 from rag.types import Hit
 
-RUNNER_UP = 0.5
-"""The second-ranked sentence is shown too when the ranker gives it at least this share of the best one's
-probability: when two statements compete (two growth figures in one story), the reader sees both."""
-
-
-def shown(scores: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """Indices of the candidates shown as evidence (the best, and the runner-up when close) and the ranker's
-    probabilities of all candidates (the mass on those shown is a feature of the answer-or-refuse model)."""
+def shown(scores: np.ndarray, mass: float, most: int) -> tuple[list[int], np.ndarray]:
+    """Indices of the candidates shown as evidence: the fewest best-ranked ones (at most ``most``) whose ranker
+    probabilities sum to ``mass`` (``Config.evidence_mass``), so two competing statements (two growth figures in
+    one story) are both shown; and the probabilities of all candidates (the mass on those shown is a feature of
+    the answer-or-refuse model)."""
     order = np.argsort(-scores, kind="stable")
     probs = np.exp(scores - scores[order[0]])
     probs /= probs.sum()
-    picked = [int(order[0])]
-    if len(order) > 1 and probs[order[1]] >= RUNNER_UP * probs[order[0]]:
-        picked.append(int(order[1]))
+    picked, total = [], 0.0
+    for i in order[:most]:
+        picked.append(int(i))
+        total += float(probs[i])
+        if total >= mass:
+            break
     return picked, probs
 
 
@@ -136,7 +136,7 @@ def decide(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder
     q = analyse(question, index.lexical, config.models_dir)
     x = pool_features(q, pool, query, hits, embedder)
     scores = model.ranker.score(x)
-    picked, probs = shown(scores)
+    picked, probs = shown(scores, config.evidence_mass, config.evidence_sentences)
     best = pool[picked[0]]
     g = question_features(q, scores, x[picked[0]], [h.dense for h in hits], near_text(index, best.hit.chunk),
                           float(probs[picked].sum()))

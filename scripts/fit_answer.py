@@ -217,13 +217,13 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], l2: fl
     return Linear(features, mean, scale, w[:-1], float(w[-1]))
 
 
-def decisions(examples_: list[Example], ranker: Linear) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Question-level features, whether the ranker's best sentence is right, and whether the question is
+def decisions(examples_: list[Example], ranker: Linear, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Question-level features, whether a shown sentence holds the answer, and whether the question is
     answerable."""
     g, right, answerable = [], [], []
     for e in examples_:
         scores = ranker.score(e.x)
-        picked, probs = shown(scores)
+        picked, probs = shown(scores, config.evidence_mass, config.evidence_sentences)
         best = picked[0]
         g.append(question_features(e.question, scores, e.x[best], e.dense, e.near[best], float(probs[picked].sum())))
         right.append(float(e.labels[picked].any()))
@@ -266,6 +266,18 @@ def choose_answer_threshold(p: np.ndarray, right: np.ndarray, answerable: np.nda
         if score > best:
             best, best_t = score, float(t)
     return best_t, curve
+
+
+def evidence_curve(examples_: list[Example], ranker: Linear, most: int) -> list[str]:
+    """Over the answerable examples: for each evidence mass, how often a shown sentence holds the answer and how
+    many sentences are shown (``Config.evidence_mass``)."""
+    answerable = [e for e in examples_ if e.answerable]
+    lines = []
+    for mass in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
+        picks = [shown(ranker.score(e.x), mass, most)[0] for e in answerable]
+        right = np.mean([e.labels[p].any() for e, p in zip(answerable, picks)])
+        lines.append(f"  mass {mass:.1f}: answer shown {right:.3f}, sentences {np.mean([len(p) for p in picks]):.2f}")
+    return lines
 
 
 def choose_short_threshold(p: np.ndarray, y: np.ndarray) -> float:
@@ -344,9 +356,9 @@ def main() -> int:
     print(f"{len(train)} training and {len(held)} held-out examples ({time.time() - started:.0f} s)")
 
     ranker = fit_ranker([e for e in train if e.answerable])
-    g_train, right_train, ans_train = decisions(train, ranker)
+    g_train, right_train, ans_train = decisions(train, ranker, config)
     answerable = fit_logistic(g_train, right_train, QUESTION_FEATURES)
-    g_held, right_held, ans_held = decisions(held, ranker)
+    g_held, right_held, ans_held = decisions(held, ranker, config)
     p_held = answerable.probability(g_held)
     english = np.array([e.kind.startswith("pseudo-English") for e in held])
     threshold, curve = choose_answer_threshold(p_held[~english], right_held[~english], ans_held[~english].astype(bool))
@@ -379,6 +391,9 @@ def main() -> int:
     print("\n".join(curve))
     print("\nTrade-off on held-out DRCD, pseudo-English questions:")
     print("\n".join(curve_other))
+    print(f"\nEvidence shown on held-out DRCD, Chinese answerable questions (at most {config.evidence_sentences}"
+          f" sentences; shipped mass {config.evidence_mass}):")
+    print("\n".join(evidence_curve([e for e in held if e.kind == "answerable"], ranker, config.evidence_sentences)))
     print(f"\nchosen answer thresholds: Chinese {threshold:.2f}, other languages {threshold_other:.2f}; "
           f"short-answer threshold {short_threshold:.2f}")
     for kind, figures in report.items():
@@ -386,6 +401,7 @@ def main() -> int:
                                            for k, v in figures.items()))
     info = {"data": "DRCD (drcd_train*.jsonl), articles split 70/30 with seed %d" % SEED,
             "examples": {"train": len(train), "held_out": len(held)}, "held_out": report,
+            "evidence": {"mass": config.evidence_mass, "sentences": config.evidence_sentences},
             "seconds": round(time.time() - started)}
     AnswerModel(ranker, answerable, threshold, threshold_other, short, short_threshold, info).save(args.out)
     print(f"wrote {args.out} in {time.time() - started:.0f} s")

@@ -2,7 +2,9 @@
 
 import pytest
 
-from rag.answer import disputed, retold
+import numpy as np
+
+from rag.answer import disputed, retold, shown
 from rag.answer_model import load_model
 from rag.evidence import Candidate
 from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES
@@ -68,3 +70,12 @@ def test_a_sentence_retold_on_another_page_with_another_figure_is_shown_too():
     assert disputed(pool, [0, 1], threshold=0.6) == [4] and disputed(pool, [2], threshold=0.6) == [1, 4]
     assert not retold(pool[0], candidate("a", told.replace("9800", "9700")), threshold=0.6)  # one page: no reprint
 
+
+
+def test_evidence_is_the_fewest_best_sentences_holding_the_mass():
+    sure, torn = np.array([0.2, 6.0, 0.1]), np.array([2.0, 1.9, -3.0, 1.0])
+    assert shown(sure, 0.8, 2)[0] == [1]  # one sentence holds the mass
+    picked, probs = shown(torn, 0.8, 2)
+    assert picked == [0, 1] and probs.sum() == pytest.approx(1.0) and probs[0] > probs[1]
+    assert shown(torn, 0.8, 1)[0] == [0] and shown(torn, 0.0, 2)[0] == [0]
+    assert shown(torn, 1.0, 3)[0] == [0, 1, 3]  # at most ``most``, even when the mass is not reached
