@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rag.config import ENCODERS, OFFLINE_MODEL, Config, default_index_dir
 from rag.store import Index, IndexLoadError
+from rag.store.faiss_store import KINDS
 from rag.load import IngestError
 from rag.lock import IndexBusyError
 from rag.metadata import iso_date
@@ -116,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="embedding model of a new index: a sentence-transformers name or path "
                                    f"(default: {OFFLINE_MODEL}, the offline multilingual-e5-small); "
                                    "an existing index keeps its own")
+    p.add_argument("--vector-index", choices=KINDS, help="FAISS index (default: auto: exact under "
+                   f"{Config.ivf_from:,} chunks, IVF above, retrained as the archive grows; ivf-sq8: 8-bit vectors)")
     p = sub.add_parser("ask", parents=[index, encoder, llm], help="answer one question, citing its sources")
     p.add_argument("question", help="the question, in Chinese or English")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -138,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_config(args: argparse.Namespace) -> Config:
     """The configuration the arguments ask for (settings a command has no flag for keep their defaults)."""
-    given = {"index_dir": args.index, "model": getattr(args, "model", None), "encoder": getattr(args, "encoder", None)}
+    given = {"index_dir": args.index, "model": getattr(args, "model", None), "encoder": getattr(args, "encoder", None),
+             "vector_index": getattr(args, "vector_index", None)}
     if hasattr(args, "llm_base_url"):
         given |= {"llm_base_url": args.llm_base_url or None, "llm_model": args.llm_model,
                   "llm_api_key": args.llm_api_key, "llm_timeout": args.llm_timeout}

@@ -67,6 +67,13 @@ class Config:
     chunk_overlap: int = 60
     top_k: int = 5
     candidates: int = 50
+    vector_index: str = "auto"
+    """The FAISS index: ``auto`` (exact while under ``ivf_from`` chunks, IVF-Flat from there, retrained as the
+    archive grows), ``flat``, ``ivf`` or ``ivf-sq8`` (8-bit vectors, a quarter of the memory); see
+    ``rag.store.faiss_store.Layout`` and the measurements in docs/benchmarks.md."""
+    ivf_from: int = 200_000
+    ivf_probe_share: float = 1 / 8
+    """Share of the IVF lists searched per query."""
     filter_scan: int = 1_000
     """Under filters passing at most this many chunks, every one of them is a candidate (exact within the
     selection, as before filters were pushed down); above it, ``candidates`` from each store."""

@@ -12,6 +12,7 @@ import pytest
 from rag.cli import build_parser, format_answer, main, read_questions
 from rag.config import ROOT, Config
 from rag.pipeline import PaperTrail
+from rag.store import Index
 
 PAGE = "梵净山茶园喜迎春茶开采\n\n本报讯 今年首批春茶的收购价格为每斤一百八十元。\n"
 PAPERTRAIL = Path(sys.executable).with_name("papertrail")
@@ -171,6 +172,18 @@ def test_file_names_starting_with_a_dash_after_double_dash(tmp_path, monkeypatch
     assert exit_.value.code == 2 and "put -- before file names" in capsys.readouterr().err
     assert main(["ingest", "--index", index, "--", "-dash.txt"]) == 0
     assert "indexed  -dash.txt" in capsys.readouterr().out
+
+
+def test_ingest_keeps_the_vector_index_asked_for(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "page.txt").write_text(PAGE * 3, encoding="utf-8")
+    index = tmp_path / "index"
+    assert main(["ingest", "--index", str(index), "--vector-index", "ivf", "page.txt"]) == 0
+    capsys.readouterr()
+    store = Index.load(index).dense
+    assert store.lists == 1 and len(store) > 0  # IVF from the first chunk (one list for so few)
+    assert main(["ask", "今年首批春茶的收购价格是多少？", "--index", str(index), "--json"]) == 0
+    assert "一百八十元" in json.loads(capsys.readouterr().out)["answer"]
 
 
 @pytest.mark.slow

@@ -26,8 +26,8 @@ from rag.boxes import BOXES, PageBoxes, load_boxes, save_boxes
 from rag.lexical import BM25, tokenize
 from rag.store import disk
 from rag.store.collection import Collection
-from rag.store.faiss_store import FaissStore
 from rag.store.faiss_store import FILE as VECTORS
+from rag.store.faiss_store import FaissStore, Layout
 from rag.store.lexical import FILES as LEXICAL
 from rag.store.lexical import LexicalStore
 from rag.store.sentences import SentenceStore
@@ -46,11 +46,11 @@ class Index(Collection):
     """The collection with its dense store, BM25 store and sentence vectors; a published index is never changed
     (writers change a ``copy``)."""
 
-    def __init__(self, model: str, dim: int, dense: VectorStore | None = None) -> None:
+    def __init__(self, model: str, dim: int, dense: VectorStore | None = None, layout: Layout | None = None) -> None:
         super().__init__()
         self.model = model
         self.dim = dim
-        self.dense: VectorStore = dense if dense is not None else FaissStore(dim)
+        self.dense: VectorStore = dense if dense is not None else FaissStore(dim, layout=layout)
         self.sparse = LexicalStore()
         self.sentences = SentenceStore(dim)
         self.boxes: dict[str, PageBoxes] = {}
@@ -120,15 +120,15 @@ class Index(Collection):
         save_boxes(folder / BOXES, self.boxes, self.documents)
 
     @classmethod
-    def load(cls, folder: Path) -> Index:
+    def load(cls, folder: Path, layout: Layout | None = None) -> Index:
         """Load the current version, verified; raises ``IndexLoadError`` naming the bad file (see
-        ``rag.store.disk.read_version``)."""
-        index, version = disk.read_version(folder, cls._read, READABLE)
+        ``rag.store.disk.read_version``). ``layout``: how the FAISS index is to be kept as chunks are added."""
+        index, version = disk.read_version(folder, lambda f, m: cls._read(f, m, layout), READABLE)
         index.version = version
         return index
 
     @classmethod
-    def _read(cls, folder: Path, manifest: dict) -> Index:
+    def _read(cls, folder: Path, manifest: dict, layout: Layout | None = None) -> Index:
         for name in REQUIRED:
             if not (folder / name).is_file():
                 raise IndexLoadError(f"{folder / name}: missing; rebuild the index with `papertrail ingest`")
@@ -142,7 +142,7 @@ class Index(Collection):
             raise IndexLoadError(f"{folder / 'documents.jsonl'}: {len(index.documents)} documents, manifest says "
                                  f"{manifest['documents']}; rebuild the index")
         ids, metas = index.ids(), [c.meta for c in index.chunks]
-        index.dense = FaissStore.load(folder, ids, metas, index.dim)
+        index.dense = FaissStore.load(folder, ids, metas, index.dim, layout)
         index.sparse = LexicalStore.load(folder, ids, metas)
         index.sentences = SentenceStore.load(folder, ids, index.dim)
         try:

@@ -19,6 +19,7 @@ from rag.config import Config
 from rag.pipeline import PaperTrail
 from rag.retrieve import Retriever, fuse
 from rag.store import FaissStore, Index, LexicalQuery, LexicalStore, VectorStore
+from rag.store.faiss_store import Layout
 from rag.text import cjk_share
 from rag.types import Filters, PageMeta
 from rag.versions import read_pointer, versions
@@ -60,12 +61,16 @@ def meta(key: int) -> PageMeta:
     return METAS[key % len(METAS)]
 
 
+IVF = Layout("ivf", probe_share=1.0)
+"""IVF from the first chunk, every list probed: the suite checks ids, filters and copies, not approximation."""
 BACKENDS = [
     Backend("faiss", lambda: FaissStore(16), lambda folder, ids, metas: FaissStore.load(folder, ids, metas, 16),
             unit, unit),
+    Backend("faiss-ivf", lambda: FaissStore(16, layout=IVF),
+            lambda folder, ids, metas: FaissStore.load(folder, ids, metas, 16, IVF), unit, unit),
     Backend("bm25", LexicalStore, LexicalStore.load, tokens, lambda key: LexicalQuery((f"w{key}",))),
 ]
-DENSE = [pytest.param(FaissStore, id="faiss")]
+DENSE = [pytest.param(FaissStore, id="faiss"), pytest.param(lambda dim: FaissStore(dim, layout=IVF), id="faiss-ivf")]
 
 
 @pytest.fixture(params=BACKENDS, ids=lambda b: b.name)
@@ -100,7 +105,7 @@ def test_removing_leaves_the_others_their_ids_and_scores(backend):
     store.delete([10, 40, 90, 12345])
     assert list(store.ids()) == kept and len(store) == len(kept)
     assert {i for i, _ in store.search(query, 100)} == set(kept)
-    if backend.name == "faiss":
+    if backend.name.startswith("faiss"):
         assert np.array_equal(store.score(query, kept), before)
     else:  # BM25 weights follow the corpus statistics: the ranking of the kept rows stays
         assert store.search(query, 1)[0][0] == 91 and (store.score(query, kept) > 0).tolist() == (before > 0).tolist()
