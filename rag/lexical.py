@@ -115,9 +115,9 @@ def _summed(postings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, 
 
 def _best(postings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Rows (ascending) and the largest of their weights over the postings lists."""
-    if not postings:
+    rows = np.concatenate([r for r, _ in postings] or [np.zeros(0)]).astype(np.int64)
+    if not len(rows):  # no term, or only terms whose rows were all removed
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
     values = np.concatenate([v for _, v in postings])
     order = np.lexsort((-values, rows))
     rows, values = rows[order], values[order]

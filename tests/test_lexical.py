@@ -67,3 +67,11 @@ def test_concept_scores_take_the_best_term_of_each_concept():
     expected = np.maximum(one["北京"], one["京剧"]) + np.maximum(one["企业"], one["公司"])
     assert np.allclose(dense(bm25, bm25.concept_matches(concepts)), expected, atol=1e-5)
     assert 2 not in bm25.concept_matches(concepts)[0]
+
+
+def test_terms_whose_rows_were_all_removed_match_nothing():
+    kept = BM25.build(CORPUS).select(np.array([1, 3]))  # "北京" stays in the vocabulary with no rows
+    assert len(kept.matches(["北京"])[0]) == 0
+    assert len(kept.concept_matches([frozenset({"北京"}), frozenset({"天气", "北京"})])[0]) == 0
+    rows, _ = kept.concept_matches([frozenset({"北京", "技术"})])
+    assert list(rows) == [0]
