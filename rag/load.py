@@ -55,7 +55,7 @@ class RawPage:
     source: str = ""
     doc_id: str = ""
     scan: Scan | None = None
-    """The OCR of a scanned page: its image size and line boxes."""
+    """The page image behind a scan or PDF page, with the boxes of its lines (``None`` for a text file)."""
 
     def __post_init__(self) -> None:
         self.source = self.source or self.path.name
@@ -133,13 +133,14 @@ def image_pages(path: Path, data: bytes, digest: str, config: Config) -> list[Ra
 
 
 def pdf_pages(path: Path, data: bytes, digest: str, config: Config) -> list[RawPage]:
-    """One page per PDF page that has text, image-only pages OCR'd; page numbers count on from the metadata's."""
-    pdf = read_pdf(data)
-    scans: dict[int, Scan] = {}
-    if pdf.scanned():
-        from rag.scan import scan_pdf
+    """One page per PDF page that has text, image-only pages OCR'd; page numbers count on from the metadata's.
+    Every page keeps its page image and line boxes (``RawPage.scan``)."""
+    from rag.scan import scan_pdf, text_layer
 
-        scans = {s.number: s for s in scan_pdf(data, digest, path.name, pdf.scanned(), config)}
+    pdf = read_pdf(data)
+    scans = {s.number: s for s in scan_pdf(data, digest, path.name, pdf.scanned(), config)} if pdf.scanned() else {}
+    scans |= {i: text_layer(data, digest, pdf, i, config) for i, text in enumerate(pdf.pages)
+              if i not in scans and text.strip()}
     texts = [scans[i].text if i in scans else text for i, text in enumerate(pdf.pages)]
     pages = numbered(path, texts, digest, config, pdf.labels, [from_pdf(pdf.title)])
     for i, page in enumerate(pages):

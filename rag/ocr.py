@@ -115,6 +115,7 @@ class OcrCache:
         written from ``image()`` when missing."""
         path = self.folder / f"{digest}-p{page}.jpg"
         if not path.is_file():
+            self.folder.mkdir(parents=True, exist_ok=True)
             copy = image().convert("L")
             copy.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
             tmp = path.with_name(f".{path.name}.tmp")

@@ -18,7 +18,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
 
-from rag.layout import Box, page_layout, reading_order
+from rag.layout import Box, Placed, page_layout, reading_order
 
 
 class PdfError(Exception):
@@ -40,6 +40,11 @@ class PdfFile:
     title: str | None = None
     images: list[bool] = field(default_factory=list)
     """Per page, whether it holds an image (a scan, if its text layer is not ``usable``)."""
+    lines: list[list[Placed]] = field(default_factory=list)
+    """Per page, its text runs (one line's run of characters each) with their span in the page text and their box
+    in points from the page's top left."""
+    sizes: list[tuple[float, float]] = field(default_factory=list)
+    """Per page, its width and height in points."""
 
     def scanned(self) -> list[int]:
         """Indices of the image-only pages to OCR: an image, and no usable text layer (blank pages are neither)."""
@@ -75,10 +80,13 @@ def read_pdf(data: bytes) -> PdfFile:
     except pdfium.PdfiumError as err:
         raise PdfError(_reason(err)) from err
     try:
-        pages, labels, images = [], [], []
+        pages, labels, images, lines, sizes = [], [], [], [], []
         for i in range(len(pdf)):
             page = pdf[i]
-            pages.append(page_text(page))
+            text, placed = page_text(page)
+            pages.append(text)
+            lines.append(placed)
+            sizes.append(page.get_size())
             labels.append(pdf.get_page_label(i) or None)
             images.append(next(page.get_objects([pdfium_c.FPDF_PAGEOBJ_IMAGE]), None) is not None)
         meta = pdf.get_metadata_dict(skip_empty=True)
@@ -86,7 +94,7 @@ def read_pdf(data: bytes) -> PdfFile:
         raise PdfError(_reason(err)) from err
     finally:
         pdf.close()
-    return PdfFile(pages, labels, (meta.get("Title") or "").strip() or None, images)
+    return PdfFile(pages, labels, (meta.get("Title") or "").strip() or None, images, lines, sizes)
 
 
 def _reason(err: Exception) -> str:
@@ -96,9 +104,9 @@ def _reason(err: Exception) -> str:
     return f"corrupt or truncated PDF ({text})"
 
 
-def page_text(page: pdfium.PdfPage) -> str:
+def page_text(page: pdfium.PdfPage) -> tuple[str, list[Placed]]:
     """A page's text in reading order (``rag.layout``): text runs as lines, the page's own paths (not those inside
-    form XObjects, whose bounds are in the form's space) as frames."""
+    form XObjects, whose bounds are in the form's space) as frames; and each run placed in that text."""
     height = page.get_height()
     textpage = page.get_textpage()
     try:
@@ -112,4 +120,4 @@ def page_text(page: pdfium.PdfPage) -> str:
         textpage.close()
     bounds = (path.get_bounds() for path in page.get_objects([pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1))
     frames = [Box(left, height - top, right, height - bottom) for left, bottom, right, top in bounds]
-    return page_layout(reading_order(lines, frames))[0]
+    return page_layout(reading_order(lines, frames))

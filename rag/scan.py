@@ -1,10 +1,13 @@
-"""Text of scanned pages: page images and image-only PDF pages, OCR'd and put in reading order.
+"""Text of scanned pages: page images and image-only PDF pages, OCR'd and put in reading order; and the page
+image behind a PDF page with a text layer.
 
 Each page image is OCR'd into line boxes (``rag.ocr``, results reused by content hash), and the
 lines go through the same column geometry as a PDF's text runs (``rag.layout``): columns one
 after another, headlines over several columns before the columns under them. The page text
 then takes the same clean → articles → split path as any page. Every line's box and its span in
-the page text are kept (``Scan.lines``), so evidence can be shown on the page image.
+the page text are kept (``Scan.lines``), so evidence can be shown on the page image. A PDF page with
+a usable text layer keeps its text runs' boxes the same way (``text_layer``), on a display copy
+rendered from the PDF.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from tqdm import tqdm
 from rag.config import Config
 from rag.images import image_frames
 from rag.layout import Box, Placed, page_layout, reading_order
-from rag.ocr import OcrCache, OcrPage
-from rag.pdf import render
+from rag.ocr import DISPLAY_SIDE, OcrCache, OcrPage
+from rag.pdf import PdfFile, render
 
 
 @dataclass
 class Scan:
-    """One scanned page: its text in reading order and where each OCR line lies on the image (pixels)."""
+    """One page image with its text in reading order and where each line lies on it: a scan's OCR lines (in
+    the image's pixels), or a PDF page's text runs (in points, ``width`` × ``height`` the page's size)."""
 
     number: int
     """The page's index in its file (a frame of a TIFF, a page of a PDF), from 0."""
@@ -49,6 +53,15 @@ def scan_pdf(data: bytes, digest: str, name: str, pages: list[int], config: Conf
     OCR'd; raises ``PdfError`` or ``OcrUnavailable``."""
     return _scan({i: lambda i=i: render(data, i, config.ocr_dpi, config.max_image_pixels) for i in pages},
                  digest, name, config)
+
+
+def text_layer(data: bytes, digest: str, pdf: PdfFile, number: int, config: Config) -> Scan:
+    """PDF page ``number`` (which has a usable text layer) with its text runs placed, on a display copy rendered
+    now, once per file content (``OcrCache.display``)."""
+    width, height = pdf.sizes[number]
+    dpi = 72 * DISPLAY_SIDE / max(width, height, 1.0)
+    image = OcrCache(config.ocr_dir).display(digest, number, lambda: render(data, number, dpi, config.max_image_pixels))
+    return Scan(number, pdf.pages[number], round(width), round(height), image, pdf.lines[number])
 
 
 def _scan(images: dict[int, Callable[[], Image.Image]], digest: str, name: str, config: Config) -> list[Scan]:

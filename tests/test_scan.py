@@ -125,7 +125,7 @@ def test_a_pdf_keeps_its_text_layer_and_ocrs_its_image_only_page(tmp_path, page_
     c.showPage()
     c.save()
     first, second = parse(path, path.read_bytes(), config(tmp_path, ocr_dpi=200))
-    assert first.scan is None and "骨瓷" in first.text
+    assert "骨瓷" in first.text and first.scan.lines and (first.scan.width, first.scan.height) == (430, 330)
     assert second.scan is not None and "149.02亿元" in second.text.replace("\n", "")
 
 
@@ -206,6 +206,33 @@ def test_a_run_keeps_its_good_files_when_scans_fail_and_answers_from_a_scan_once
         assert http.get("/api/pages/..%2F..%2Fetc%2Fpasswd/image").status_code == 404
     assert list(rag.config.ocr_dir.glob("*.json"))
     rag.remove("scan.png")
+    assert not list(rag.config.ocr_dir.iterdir())
+
+
+def test_a_text_layer_pdf_shows_its_page_with_the_evidence_boxed(tmp_path, embedder):
+    from rag.pipeline import PaperTrail
+
+    from tests.pdfgen import HEIGHT, Lines, layout_pdf
+
+    left = ["长江大桥今日正式通车运营，", "两岸居民出行更加便利。", "大桥由省交通集团建设。"]
+    right = ["梵净山茶园喜迎春茶开采，", "今年首批春茶的收购价格为", "每斤一百八十元，茶农增收。"]
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    layout_pdf(pages / "茶报_2026-04-05_01.pdf", [Lines(40, 80, left, 12), Lines(330, 80, right, 12)])
+    rag = PaperTrail.create(config(tmp_path), embedder)
+    assert rag.ingest([pages]).indexed == ["茶报_2026-04-05_01.pdf#p1"]
+    answer = rag.ask("今年首批春茶的收购价格是每斤多少元？")
+    cited = answer.citations[0]
+    assert "一百八十元" in answer.answer
+    [doc] = rag.snapshot().index.find("茶报_2026-04-05_01.pdf#p1")
+    assert cited.page_image == f"/api/pages/{doc.doc_id}/image"
+    x0, y0, x1, y1 = cited.bbox  # the right column's second and third lines, in fractions of the 600 × 800 page
+    assert 320 / 600 <= x0 < x1 <= 520 / 600 and 80 / HEIGHT < y0 < y1 < (80 + 4 * 1.4 * 12) / HEIGHT, cited.bbox
+    with serving(rag) as url, httpx.Client(base_url=url, timeout=120) as http:
+        image = http.get(cited.page_image)
+        assert image.headers["content-type"] == "image/jpeg"
+        assert Image.open(io.BytesIO(image.content)).size[1] == ocr.DISPLAY_SIDE  # the long side
+    rag.remove("茶报_2026-04-05_01.pdf#p1")
     assert not list(rag.config.ocr_dir.iterdir())
 
 
