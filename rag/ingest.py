@@ -45,7 +45,8 @@ class IngestReport:
     failed: list[str] = field(default_factory=list)
     chunks: int = 0
     replaced: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    removed: list[Document] = field(default_factory=list)
+    """The documents of the changed files' old versions, taken out of the index."""
     warnings: list[str] = field(default_factory=list)
     """Pages indexed only in part (over ``Config.max_chunks_per_page``)."""
 
@@ -158,7 +159,7 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
     index.boxes.update(boxes)
     link(index, config, [*removed, *docs.values()])
     report.chunks = len(chunks)
-    report.removed = [d.source for d in removed]
+    report.removed = removed
     return report
 
 

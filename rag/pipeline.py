@@ -123,6 +123,7 @@ class PaperTrail:
                 if save:
                     work.save(self.config.index_dir)
                 self._publish(work)
+                purge_ocr(report.removed, work, self.config.ocr_dir)  # a changed scan's old OCR and page image
         return report
 
     def remove(self, key: str) -> list[Document]:

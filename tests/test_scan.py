@@ -232,6 +232,11 @@ def test_a_text_layer_pdf_shows_its_page_with_the_evidence_boxed(tmp_path, embed
         image = http.get(cited.page_image)
         assert image.headers["content-type"] == "image/jpeg"
         assert Image.open(io.BytesIO(image.content)).size[1] == ocr.DISPLAY_SIDE  # the long side
+    before = sorted(p.name for p in rag.config.ocr_dir.iterdir())
+    layout_pdf(pages / "茶报_2026-04-05_01.pdf", [Lines(40, 80, left, 12), Lines(330, 80, right[:2], 12)])
+    assert rag.ingest([pages]).replaced  # the file changed: its old page image goes with its old version
+    after = sorted(p.name for p in rag.config.ocr_dir.iterdir())
+    assert len(after) == 1 and not set(before) & set(after)
     rag.remove("茶报_2026-04-05_01.pdf#p1")
     assert not list(rag.config.ocr_dir.iterdir())
 
