@@ -19,6 +19,7 @@ from rag.pipeline import PaperTrail
 from rag.types import Answer, Citation, Page
 from tests.conftest import serving
 from tests.pdfgen import column_pdf
+from tests.test_scan import SMALL, compose, draw, needs_ocr
 from ui.app import EXAMPLES, ChatApp, history_store
 from ui.catalog import columns, matching, note, rows, summary
 from ui.export import conversation_markdown
@@ -110,6 +111,22 @@ def test_upload_pdf_page(client: Client, tmp_path: Path) -> None:
     assert "**added**" in status
     result = client.predict("湖光市今年新建了多少座公园？", api_name="/chat")
     assert "二十七座" in result["answer"] and result["citations"][0]["paper"] == "湖光日报"
+
+
+@needs_ocr
+def test_upload_scan_is_ocrd_and_cited_on_its_page_image(client: Client, tmp_path: Path) -> None:
+    scan = tmp_path / "雪莲日报_2026-05-04_02.png"
+    story = ("雪莲县乡村公路通达全部行政村\n\n雪莲日报讯 雪莲县今年共修建乡村公路八十六公里，通达全部行政村，"
+             "沿线群众出行时间平均缩短一半。县交通局介绍，新修公路全部按照四级公路标准建设，路面宽度六点五米，"
+             "沿线设置安全防护设施和错车道，方便农产品运输。今年以来，全县还新开通农村客运班线十二条，"
+             "群众在家门口就能坐上班车，特色农产品也能更快运出大山。")
+    draw(compose(story, SMALL), 200).save(scan)
+    status, *_ = client.predict([handle_file(str(scan))], "", "", "", api_name="/upload")
+    assert "**added**" in status
+    result = client.predict("雪莲县今年修建了多少公里乡村公路？", api_name="/chat")
+    cited = result["citations"][0]
+    assert "共修建乡村公路八十六公里，通达全部行政村" in result["answer"] and cited["paper"] == "雪莲日报"
+    assert cited["page_image"].startswith("/api/pages/") and len(cited["bbox"]) == 4
 
 
 def test_upload_refuses_bad_metadata_and_types(client: Client, tmp_path: Path) -> None:
