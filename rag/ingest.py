@@ -100,10 +100,12 @@ def capped(doc: Document, chunks: list[Chunk], config: Config) -> tuple[list[Chu
 
 
 def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Config,
-           progress: Callable[[int, int], None] | None = None) -> IngestReport:
+           progress: Callable[[int, int], None] | None = None,
+           ocr_progress: Callable[[int, int], None] | None = None) -> IngestReport:
     """Add every readable page under ``paths`` to ``index``; bad files are reported, never fatal.
 
-    ``progress(done, total)`` is called as passages and their sentences are embedded."""
+    ``progress(done, total)`` is called as passages and their sentences are embedded, ``ocr_progress(done,
+    total)`` as the pages of a scanned file are OCR'd (counted per file)."""
     report = IngestReport()
     by_path: dict[str, list[str]] = defaultdict(list)
     for doc in index.documents.values():
@@ -124,7 +126,7 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
             if old and all(index.documents[d].sha256 == digest for d in old):
                 report.skipped.append(f"{item} (unchanged)")
                 continue
-            raw = parse(item, data, config)
+            raw = parse(item, data, config, ocr_progress)
             pages = [to_document(within_limit(p, config)) for p in raw]
         except IngestError as err:
             report.failed.append(str(err))

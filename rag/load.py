@@ -29,7 +29,7 @@ from rag.pdf import PdfError, read_pdf
 from rag.types import PageMeta
 
 if TYPE_CHECKING:
-    from rag.scan import Scan
+    from rag.scan import Pages, Scan
 
 TEXT_SUFFIXES = {".txt", ".md"}
 SUFFIXES = TEXT_SUFFIXES | {".pdf"} | IMAGE_SUFFIXES
@@ -100,8 +100,8 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parse(path: Path, data: bytes, config: Config) -> list[RawPage]:
-    """The pages of a file's bytes, with their metadata."""
+def parse(path: Path, data: bytes, config: Config, pages: Pages | None = None) -> list[RawPage]:
+    """The pages of a file's bytes, with their metadata; ``pages`` follows the OCR of a scan page by page."""
     digest = sha256(data)
     try:
         if path.suffix.lower() in TEXT_SUFFIXES:
@@ -110,19 +110,19 @@ def parse(path: Path, data: bytes, config: Config) -> list[RawPage]:
                 raise IngestError(f"{path}: empty file")
             return [RawPage(path, text, merge(file_metadata(path, config)), digest)]
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return image_pages(path, data, digest, config)
-        return pdf_pages(path, data, digest, config)
+            return image_pages(path, data, digest, config, pages)
+        return pdf_pages(path, data, digest, config, pages)
     except MetadataError as err:
         raise IngestError(f"{path}: {err}") from err
     except (ImageError, PdfError, OcrUnavailable) as err:
         raise IngestError(f"{path}: {err}") from err
 
 
-def image_pages(path: Path, data: bytes, digest: str, config: Config) -> list[RawPage]:
+def image_pages(path: Path, data: bytes, digest: str, config: Config, progress: Pages | None = None) -> list[RawPage]:
     """One page per image frame, OCR'd; a single frame is the page ``NAME``, several ``NAME#p1``, ``NAME#p2``…"""
     from rag.scan import scan_image
 
-    scans = scan_image(data, digest, path.name, config)
+    scans = scan_image(data, digest, path.name, config, progress)
     pages = numbered(path, [s.text for s in scans], digest, config, split=len(scans) > 1)
     for page, scan in zip(pages, scans):
         page.scan = scan
@@ -132,13 +132,13 @@ def image_pages(path: Path, data: bytes, digest: str, config: Config) -> list[Ra
     return pages
 
 
-def pdf_pages(path: Path, data: bytes, digest: str, config: Config) -> list[RawPage]:
+def pdf_pages(path: Path, data: bytes, digest: str, config: Config, progress: Pages | None = None) -> list[RawPage]:
     """One page per PDF page that has text, image-only pages OCR'd; page numbers count on from the metadata's.
     Every page keeps its page image and line boxes (``RawPage.scan``)."""
     from rag.scan import scan_pdf, text_layer
 
     pdf = read_pdf(data)
-    scans = {s.number: s for s in scan_pdf(data, digest, path.name, pdf.scanned(), config)} if pdf.scanned() else {}
+    scans = {s.number: s for s in scan_pdf(data, digest, path.name, pdf.scanned(), config, progress)} if pdf.scanned() else {}
     scans |= {i: text_layer(data, digest, pdf, i, config) for i, text in enumerate(pdf.pages)
               if i not in scans and text.strip()}
     texts = [scans[i].text if i in scans else text for i, text in enumerate(pdf.pages)]

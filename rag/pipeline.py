@@ -109,16 +109,17 @@ class PaperTrail:
         embedder = embedder or Embedder(config)
         return cls(Index(config.model, embedder.dim, layout=layout_of(config)), config, embedder)
 
-    def ingest(self, paths: Iterable[Path], save: bool = True,
-               progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    def ingest(self, paths: Iterable[Path], save: bool = True, progress: Callable[[int, int], None] | None = None,
+               ocr_progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Add pages (files or folders) and save the index (one writer at a time: ``IndexBusyError``).
 
         The new version is built on a copy, so questions keep being answered from the current one, and swapped
-        in when saved. ``progress(done, total)`` follows the embedding of the passages and their sentences.
+        in when saved. ``progress(done, total)`` follows the embedding of the passages and their sentences,
+        ``ocr_progress(done, total)`` the OCR of a scanned file's pages.
         """
         with self._writer, write_lock(self.config.index_dir) if save else nullcontext():
             work = (self._reload_if_stale() if save else self.index).copy()
-            report = ingest([Path(p) for p in paths], work, self.embedder, self.config, progress)
+            report = ingest([Path(p) for p in paths], work, self.embedder, self.config, progress, ocr_progress)
             if report.indexed or report.removed:
                 if save:
                     work.save(self.config.index_dir)

@@ -42,17 +42,22 @@ class Scan:
     lines: list[Placed] = field(default_factory=list)
 
 
-def scan_image(data: bytes, digest: str, name: str, config: Config) -> list[Scan]:
+Pages = Callable[[int, int], None]
+"""Called with (pages OCR'd, pages to OCR) of one file as each page is done (the web upload's progress bar)."""
+
+
+def scan_image(data: bytes, digest: str, name: str, config: Config, pages: Pages | None = None) -> list[Scan]:
     """Every frame of an image file, OCR'd; raises ``ImageError`` or ``OcrUnavailable``."""
     frames = image_frames(data, config.max_image_pixels)
-    return _scan({i: lambda frame=frame: frame for i, frame in enumerate(frames)}, digest, name, config)
+    return _scan({i: lambda frame=frame: frame for i, frame in enumerate(frames)}, digest, name, config, pages)
 
 
-def scan_pdf(data: bytes, digest: str, name: str, pages: list[int], config: Config) -> list[Scan]:
+def scan_pdf(data: bytes, digest: str, name: str, numbers: list[int], config: Config,
+             pages: Pages | None = None) -> list[Scan]:
     """The given pages of a PDF, rendered at ``Config.ocr_dpi`` (less over ``Config.max_image_pixels``) and
     OCR'd; raises ``PdfError`` or ``OcrUnavailable``."""
-    return _scan({i: lambda i=i: render(data, i, config.ocr_dpi, config.max_image_pixels) for i in pages},
-                 digest, name, config)
+    return _scan({i: lambda i=i: render(data, i, config.ocr_dpi, config.max_image_pixels) for i in numbers},
+                 digest, name, config, pages)
 
 
 def text_layer(data: bytes, digest: str, pdf: PdfFile, number: int, config: Config) -> Scan:
@@ -64,10 +69,13 @@ def text_layer(data: bytes, digest: str, pdf: PdfFile, number: int, config: Conf
     return Scan(number, pdf.pages[number], round(width), round(height), image, pdf.lines[number])
 
 
-def _scan(images: dict[int, Callable[[], Image.Image]], digest: str, name: str, config: Config) -> list[Scan]:
+def _scan(images: dict[int, Callable[[], Image.Image]], digest: str, name: str, config: Config,
+          pages: Pages | None) -> list[Scan]:
     """OCR each page (its number and a function giving its image), with a progress bar per page."""
     cache = OcrCache(config.ocr_dir)
     out = []
+    if pages:
+        pages(0, len(images))
     for number, image in tqdm(images.items(), desc=f"OCR {name}", unit="page", disable=not config.show_progress):
         image = cache_result(image)  # rendered once for OCR and the display copy
         result = cache.read(digest, number, image)
@@ -76,6 +84,8 @@ def _scan(images: dict[int, Callable[[], Image.Image]], digest: str, name: str, 
         original = {id(u): box for u, box in zip(level, result.lines)}
         out.append(Scan(number, text, result.width, result.height, cache.display(digest, number, image),
                         [Placed(p.start, p.end, original[id(p.box)]) for p in placed]))
+        if pages:
+            pages(len(out), len(images))
     return out
 
 

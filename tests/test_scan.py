@@ -102,11 +102,13 @@ def test_ocr_results_are_reused_by_content_hash_and_a_rotated_scan_is_still_read
 
 
 @needs_ocr
-def test_a_multi_page_tiff_is_one_page_per_frame(tmp_path):
+def test_a_multi_page_tiff_is_one_page_per_frame_with_progress_per_page(tmp_path):
     frames = [draw(compose(f"第{n}版要闻\n\n本报讯 拉萨市召开第{n}次工作会议。", SMALL), 150) for n in (1, 2)]
     buffer = io.BytesIO()
     frames[0].save(buffer, "TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate")
-    pages = parse(tmp_path / "scan.tiff", buffer.getvalue(), config(tmp_path))
+    calls = []
+    pages = parse(tmp_path / "scan.tiff", buffer.getvalue(), config(tmp_path), lambda *a: calls.append(a))
+    assert calls == [(0, 2), (1, 2), (2, 2)]
     assert [p.source for p in pages] == ["scan.tiff#p1", "scan.tiff#p2"]
     assert [p.meta.page for p in pages] == [1, 2]
     assert "第2次" in pages[1].text and "第1次" in pages[0].text

@@ -58,6 +58,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "warning": "warning",
         "reading": "Reading {name}",
         "embedding": "Embedding {name} ({done}/{total} passages and sentences)",
+        "ocr": "Reading {name} by OCR ({done}/{total} pages)",
         "done": "Done",
         "uploaded_bare": "{name}: no {fields} known; fill them in in the list below (a page without a page number "
                          "is cited by its file name)",
@@ -139,6 +140,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "warning": "注意",
         "reading": "正在读取 {name}",
         "embedding": "正在编码 {name}（{done}/{total} 段落和句子）",
+        "ocr": "正在识别 {name}（{done}/{total} 页）",
         "done": "完成",
         "uploaded_bare": "{name}：缺少{fields}；请在下面的列表中补全（没有版次的版面，引用时只显示文件名）",
         "search": "搜索版面",

@@ -100,7 +100,9 @@ class Library:
             progress((i, len(files)), desc=t(lang, "reading", name=name))
             embedding = lambda done, total, name=name: progress(  # noqa: E731
                 (done, total), desc=t(lang, "embedding", name=name, done=done, total=total))
-            done = add_upload(self.rag, Path(file), name, meta, embedding, lang)
+            ocr = lambda done, total, name=name: progress(  # noqa: E731
+                (done, total), desc=t(lang, "ocr", name=name, done=done, total=total))
+            done = add_upload(self.rag, Path(file), name, meta, embedding, lang, ocr)
             if done.stored:
                 lines.append(t(lang, "added", name=text(name), stored=text(done.stored.name), chunks=done.chunks))
                 lines.extend(self.bare_warnings(done.stored, lang))

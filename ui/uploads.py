@@ -92,7 +92,8 @@ class Upload:
 
 
 def add_upload(rag: PaperTrail, source: Path, name: str, meta: PageMeta,
-               progress: Callable[[int, int], None] | None = None, lang: str = "en") -> Upload:
+               progress: Callable[[int, int], None] | None = None, lang: str = "en",
+               ocr_progress: Callable[[int, int], None] | None = None) -> Upload:
     """Store ``source`` (uploaded as ``name``) beside the index and ingest it; a copy not added is discarded.
 
     Chats keep being answered from the current version while the page is embedded (``PaperTrail.ingest``).
@@ -102,7 +103,7 @@ def add_upload(rag: PaperTrail, source: Path, name: str, meta: PageMeta,
     except UploadError as err:
         return Upload(name, "refused", reasons=[err.message(lang)])
     try:
-        report = rag.ingest([stored], progress=progress)
+        report = rag.ingest([stored], progress=progress, ocr_progress=ocr_progress)
     except Exception as err:  # a front end's boundary: the reason goes to the user, the trace to the server log
         log.exception("ingest failed: %s", stored)
         report = IngestReport(failed=[f"{name}: {err}"])
