@@ -1,8 +1,10 @@
 """Sentence vectors through ONNX Runtime: the sentence-transformers model exported once, run without torch.
 
-``export`` writes the whole model (transformer, pooling, normalisation) as one ONNX graph, fused by ONNX
-Runtime's transformer optimizer where the architecture allows, the tokenizer and a small ``encoder.json``; it
-needs torch and sentence-transformers, and runs once (``ensure_onnx``). The int8 copy (dynamic quantisation of
+``export`` writes the model (transformer, pooling, normalisation) as one ONNX graph from token vectors on,
+fused by ONNX Runtime's transformer optimizer where the architecture allows; the word-vector table beside it
+(``words.npy``, memory-mapped: a question reads only its tokens' rows, where a graph holding the table made every
+start read it whole, 384 of the 470 MB); the tokenizer and a small ``encoder.json``. It needs torch and
+sentence-transformers, and runs once (``ensure_onnx``). The int8 copy (dynamic quantisation of
 the weights) is made from that graph only when the ``onnx-int8`` encoder is chosen. ``OnnxEncoder`` then needs
 only ``onnxruntime`` and ``tokenizers``: answering a question imports neither torch nor transformers, and batches
 run faster than torch on a CPU (``scripts/bench.py``).
@@ -26,11 +28,12 @@ from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
-"""Bumped when the exported files change, so older exports are rebuilt."""
+FORMAT = 2
+"""Bumped when the exported files change, so older exports are rebuilt (2: the word vectors out of the graph)."""
 FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}
 """Encoder backend name → its graph in the export folder (``torch`` is sentence-transformers itself)."""
 MANIFEST = "encoder.json"
+WORDS = "words.npy"
 
 
 def export(source: str, out: Path) -> None:
@@ -46,8 +49,8 @@ def export(source: str, out: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.model({"input_ids": input_ids, "attention_mask": attention_mask})["sentence_embedding"]
+        def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.model({"inputs_embeds": inputs_embeds, "attention_mask": attention_mask})["sentence_embedding"]
 
     model.tokenizer.save_pretrained(str(out))
     if not (out / "tokenizer.json").is_file():
@@ -55,6 +58,8 @@ def export(source: str, out: Path) -> None:
     with warnings.catch_warnings():  # the tracer's advice on Python branches, not the user's concern
         warnings.simplefilter("ignore")
         write_graph(model, Whole().eval(), out)
+    words = model[0].auto_model.get_input_embeddings().weight.detach().numpy().astype(np.float32)
+    np.save(out / WORDS, words)
     manifest = {"format": FORMAT, "source": source, "dim": int(model.get_embedding_dimension()),
                 "max_length": int(model.max_seq_length), "prompts": dict(model.prompts)}
     (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -77,11 +82,12 @@ def write_graph(model: Any, whole: Any, out: Path) -> None:
     import torch
 
     raw = out / "raw.onnx"
-    dummy = torch.ones((2, 8), dtype=torch.long)
+    mask = torch.ones((2, 8), dtype=torch.long)
+    vectors = torch.zeros((2, 8, int(model[0].auto_model.config.hidden_size)), dtype=torch.float32)
     with torch.no_grad():
-        torch.onnx.export(whole, (dummy, dummy), str(raw), dynamo=False, opset_version=17,
-                          input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+        torch.onnx.export(whole, (vectors, mask), str(raw), dynamo=False, opset_version=17,
+                          input_names=["inputs_embeds", "attention_mask"], output_names=["embedding"],
+                          dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"},
                                         "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}})
     fuse(raw, out / FILES["onnx"], model[0].auto_model.config)
     raw.unlink()
@@ -171,6 +177,7 @@ class OnnxEncoder:
             options.intra_op_num_threads = threads
         self.session = onnxruntime.InferenceSession(str(folder / FILES[backend]), options,
                                                     providers=["CPUExecutionProvider"])
+        self.words = np.load(folder / WORDS, mmap_mode="r")
 
     def encode(self, texts: list[str], prompt: str = "", batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """``(len(texts), dim)`` float32 unit vectors of ``prompt + text`` (a bar per batch with ``progress``)."""
@@ -185,5 +192,5 @@ class OnnxEncoder:
             for j, i in enumerate(rows):
                 tokens[j, : len(ids[i])] = ids[i]
                 mask[j, : len(ids[i])] = 1
-            out[rows] = self.session.run(None, {"input_ids": tokens, "attention_mask": mask})[0]
+            out[rows] = self.session.run(None, {"inputs_embeds": self.words[tokens], "attention_mask": mask})[0]
         return out
