@@ -89,6 +89,12 @@ def iso_day(value: str) -> str:
     return day
 
 
+def page_number(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a page number (1, 2, …)")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="papertrail", description="Cited answers from Chinese newspaper pages.")
     index = argparse.ArgumentParser(add_help=False)
@@ -125,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", action="append", metavar="NAME", help="only pages of this paper (repeat for several)")
     p.add_argument("--from", dest="date_from", type=iso_day, metavar="DATE", help="only pages dated on or after DATE")
     p.add_argument("--to", dest="date_to", type=iso_day, metavar="DATE", help="only pages dated on or before DATE")
+    p.add_argument("--page", type=page_number, metavar="N", help="only pages printed as page N (第N版)")
     p = sub.add_parser("batch", parents=[index, encoder, llm], help="answer a file of questions, writing JSONL")
     p.add_argument("file", type=Path, help="JSONL with a 'q' or 'question' field, or plain text, one question a line")
     p.add_argument("--out", type=Path, metavar="FILE", help="output JSONL (default: standard output)")
@@ -211,7 +218,7 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
         print(f"error: --from {args.date_from} is after --to {args.date_to}", file=sys.stderr)
         return 2
     rag = PaperTrail.open(config)
-    filters = {"papers": args.paper, "date_from": args.date_from, "date_to": args.date_to}
+    filters = {"papers": args.paper, "date_from": args.date_from, "date_to": args.date_to, "page": args.page}
     if args.json:
         print(json.dumps(rag.ask(question, **filters).to_dict(), ensure_ascii=False, indent=2))
     else:

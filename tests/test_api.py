@@ -102,12 +102,18 @@ def test_ask_filters_by_paper_and_date(http: httpx.Client) -> None:
     assert "149.02" in day["answer"] and {c["date"] for c in day["citations"]} == {"2026-04-03"}
     later = http.post("/api/ask", json={"question": EXAMPLES[0], "date_from": "2026-04-04"}).json()
     assert later["abstained"] and "2026-04-04" in later["answer"]  # the refusal names the filter
+    front = http.post("/api/ask", json={"question": EXAMPLES[0], "page": 1}).json()
+    assert "149.02" in front["answer"] and {c["page"] for c in front["citations"]} == {1}
+    inside = http.post("/api/ask", json={"question": EXAMPLES[0], "page": 7}).json()
+    assert inside["abstained"] and "第7版" in inside["answer"]  # the refusal names the page
 
 
 @pytest.mark.parametrize(("body", "says"), [
     ({"question": "   "}, "question is empty"),
     ({"question": EXAMPLES[0], "date_from": "2026-05-01", "date_to": "2026-04-01"}, "date range is empty"),
     ({"question": EXAMPLES[0], "date_from": "April"}, "not a date"),
+    ({"question": EXAMPLES[0], "page": 0}, "not a page number"),
+    ({"question": EXAMPLES[0], "page": "front"}, "page: Input should be a valid integer"),
     ({"question": 149}, "question: Input should be a valid string"),
     ({"question": EXAMPLES[0], "papers": "拉萨日报"}, "papers: Input should be a valid list"),
     ({"question": EXAMPLES[0], "paper": ["拉萨日报"]}, "paper: Extra inputs are not permitted"),

@@ -63,6 +63,15 @@ def test_ask_filters_by_paper_and_date(sample_rag, capsys):
     assert other_paper["abstained"] and not other_paper["citations"] and "铜仁日报" in other_paper["answer"]
     assert main(["ask", QUESTION, "--index", index, "--json", "--from", "2026-04-04"]) == 0
     assert json.loads(capsys.readouterr().out)["abstained"]
+    assert main(["ask", QUESTION, "--index", index, "--json", "--page", "1"]) == 0
+    front = json.loads(capsys.readouterr().out)
+    assert "149.02" in front["answer"] and {c["page"] for c in front["citations"]} == {1}
+    assert main(["ask", QUESTION, "--index", index, "--json", "--page", "7"]) == 0
+    inside = json.loads(capsys.readouterr().out)
+    assert inside["abstained"] and "第7版" in inside["answer"]
+    with pytest.raises(SystemExit):
+        main(["ask", QUESTION, "--index", index, "--page", "0"])
+    assert "'0' is not a page number" in capsys.readouterr().err
 
 
 def test_bad_dates_are_clear_errors(sample_rag, capsys):

@@ -1,4 +1,4 @@
-"""The paper and date filters of a question as a user sends them (web chat or HTTP API), checked."""
+"""The paper, date and page filters of a question as a user sends them (web chat or HTTP API), checked."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from rag.metadata import iso_date
 from ui.i18n import Refusal
 
 
-def filters(papers: list[str] | None, date_from: str | None, date_to: str | None) -> dict[str, Any]:
+def filters(papers: list[str] | None, date_from: str | None, date_to: str | None,
+            page: int | None = None) -> dict[str, Any]:
     """``PaperTrail.ask`` keyword filters; dates become ISO days (2026-04-02, 2026年4月2日, 20260402 …).
 
-    Raises ``Refusal`` (a ``ValueError``), with a message for the user, for a value that is not a date or an
-    inverted range.
+    Raises ``Refusal`` (a ``ValueError``), with a message for the user, for a value that is not a date, an
+    inverted range or a page number below 1.
     """
+    if page is not None and page < 1:
+        raise Refusal("not_a_page", typed=page)
     days = []
     for typed in (date_from, date_to):
         day = iso_date(typed) if typed else None
@@ -22,4 +25,4 @@ def filters(papers: list[str] | None, date_from: str | None, date_to: str | None
         days.append(day)
     if days[0] and days[1] and days[0] > days[1]:
         raise Refusal("empty_range", start=days[0], end=days[1])
-    return {"papers": list(papers) if papers else None, "date_from": days[0], "date_to": days[1]}
+    return {"papers": list(papers) if papers else None, "date_from": days[0], "date_to": days[1], "page": page}

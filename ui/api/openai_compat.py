@@ -4,7 +4,7 @@
 message, earlier turns being the history, with or without ``stream``. The message is the answer with its [n]
 markers, then the sources as the CLI prints them (paper · date · 第N版 · headline) and any notes; the response
 (or the last stream chunk) also carries ``citations``, the citations of ``POST /api/ask``. Optional extra body
-fields ``papers``, ``date_from`` and ``date_to`` filter the pages, as in ``/api/ask``.
+fields ``papers``, ``date_from``, ``date_to`` and ``page`` filter the pages, as in ``/api/ask``.
 
 A stream sends the answer once it is checked against the sources: an LLM's raw reply is never streamed, since
 its [n] markers are renumbered and unsupported sentences replaced by the check. So a streamed message is the
@@ -65,6 +65,7 @@ class ChatRequest(BaseModel):
     papers: list[str] | None = None
     date_from: str | None = None
     date_to: str | None = None
+    page: int | None = None
 
 
 def conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
@@ -111,7 +112,7 @@ def routes(api: Api) -> list[Route]:
     async def completions(request: Request) -> Response:
         req = await body(request, ChatRequest)
         question, history = conversation(req.messages)
-        options = {"history": history, **question_filters(req.papers, req.date_from, req.date_to)}
+        options = {"history": history, **question_filters(req.papers, req.date_from, req.date_to, req.page)}
         reply_id = f"chatcmpl-{uuid.uuid4().hex}"
         ask = functools.partial(api.answer, rag.ask, question, **options)
         if req.stream:

@@ -37,12 +37,14 @@ class AskRequest(BaseModel):
     papers: list[str] | None = None
     date_from: str | None = None
     date_to: str | None = None
+    page: int | None = None
 
 
-def question_filters(papers: list[str] | None, date_from: str | None, date_to: str | None) -> dict[str, Any]:
+def question_filters(papers: list[str] | None, date_from: str | None, date_to: str | None,
+                     page: int | None = None) -> dict[str, Any]:
     """``ui.filters.filters``, its refusals as 400s."""
     try:
-        return filters(papers, date_from, date_to)
+        return filters(papers, date_from, date_to, page)
     except ValueError as err:
         raise ApiError(400, str(err)) from err
 
@@ -66,7 +68,7 @@ def routes(api: Api) -> list[Route]:
         """Answer one question; the answer JSON of ``python -m rag ask --json``."""
         req = await body(request, AskRequest)
         question = asked(req.question)
-        answer = await api.answer(rag.ask, question, **question_filters(req.papers, req.date_from, req.date_to))
+        answer = await api.answer(rag.ask, question, **question_filters(req.papers, req.date_from, req.date_to, req.page))
         return JSONResponse(answer.to_dict())
 
     async def pages(request: Request) -> JSONResponse:
