@@ -7,6 +7,7 @@ the same for all.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from rag.pipeline import PaperTrail
 from rag.retrieve import Retriever, fuse
 from rag.store import FaissStore, Index, LexicalQuery, LexicalStore, VectorStore
 from rag.store.faiss_store import Layout
+from rag.store.qdrant_store import Location, QdrantStore
 from rag.text import cjk_share
 from rag.types import Filters, PageMeta
 from rag.versions import read_pointer, versions
@@ -63,14 +65,31 @@ def meta(key: int) -> PageMeta:
 
 IVF = Layout("ivf", probe_share=1.0)
 """IVF from the first chunk, every list probed: the suite checks ids, filters and copies, not approximation."""
+QDRANT: dict[str, Path] = {}
+"""``path``: the running test's Qdrant local-mode folder (``qdrant_home``)."""
+COLLECTIONS = itertools.count()
+
+
+def qdrant(dim: int) -> QdrantStore:
+    """A new Qdrant store (local mode, under the test's own folder) in a collection of its own."""
+    return QdrantStore.create(dim, Location(path=QDRANT["path"]), f"suite-{next(COLLECTIONS)}")
+
+
+@pytest.fixture(autouse=True)
+def qdrant_home(tmp_path):
+    QDRANT["path"] = tmp_path / "qdrant"
+
+
 BACKENDS = [
     Backend("faiss", lambda: FaissStore(16), lambda folder, ids, metas: FaissStore.load(folder, ids, metas, 16),
             unit, unit),
     Backend("faiss-ivf", lambda: FaissStore(16, layout=IVF),
             lambda folder, ids, metas: FaissStore.load(folder, ids, metas, 16, IVF), unit, unit),
+    Backend("qdrant", lambda: qdrant(16), lambda folder, ids, metas: QdrantStore.load(folder, ids, 16), unit, unit),
     Backend("bm25", LexicalStore, LexicalStore.load, tokens, lambda key: LexicalQuery((f"w{key}",))),
 ]
-DENSE = [pytest.param(FaissStore, id="faiss"), pytest.param(lambda dim: FaissStore(dim, layout=IVF), id="faiss-ivf")]
+DENSE = [pytest.param(FaissStore, id="faiss"), pytest.param(lambda dim: FaissStore(dim, layout=IVF), id="faiss-ivf"),
+         pytest.param(qdrant, id="qdrant")]
 
 
 @pytest.fixture(params=BACKENDS, ids=lambda b: b.name)
@@ -105,7 +124,7 @@ def test_removing_leaves_the_others_their_ids_and_scores(backend):
     store.delete([10, 40, 90, 12345])
     assert list(store.ids()) == kept and len(store) == len(kept)
     assert {i for i, _ in store.search(query, 100)} == set(kept)
-    if backend.name.startswith("faiss"):
+    if backend.name != "bm25":  # a dense store scores by the vectors it holds
         assert np.array_equal(store.score(query, kept), before)
     else:  # BM25 weights follow the corpus statistics: the ranking of the kept rows stays
         assert store.search(query, 1)[0][0] == 91 and (store.score(query, kept) > 0).tolist() == (before > 0).tolist()
