@@ -7,7 +7,6 @@ the same for all.
 
 from __future__ import annotations
 
-import itertools
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +20,12 @@ from rag.pipeline import PaperTrail
 from rag.retrieve import Retriever, fuse
 from rag.store import FaissStore, Index, LexicalQuery, LexicalStore, VectorStore
 from rag.store.faiss_store import Layout
-from rag.store.qdrant_store import Location, QdrantStore
+from rag.store.qdrant_store import QdrantStore
 from rag.text import cjk_share
 from rag.types import Filters, PageMeta
 from rag.versions import read_pointer, versions
 
+from tests.store.qdrant_local import qdrant
 from tests.test_ingest import BRIDGE, PAGE1, PAGE3, TEA, write_pages
 
 WORDS = "北京 技术 合同 茶园 春茶 大桥 通车 投资 合作社 游客 工资 岗位 高原 铁路 电气化 医院".split()
@@ -65,21 +65,6 @@ def meta(key: int) -> PageMeta:
 
 IVF = Layout("ivf", probe_share=1.0)
 """IVF from the first chunk, every list probed: the suite checks ids, filters and copies, not approximation."""
-QDRANT: dict[str, Path] = {}
-"""``path``: the running test's Qdrant local-mode folder (``qdrant_home``)."""
-COLLECTIONS = itertools.count()
-
-
-def qdrant(dim: int) -> QdrantStore:
-    """A new Qdrant store (local mode, under the test's own folder) in a collection of its own."""
-    return QdrantStore.create(dim, Location(path=QDRANT["path"]), f"suite-{next(COLLECTIONS)}")
-
-
-@pytest.fixture(autouse=True)
-def qdrant_home(tmp_path):
-    QDRANT["path"] = tmp_path / "qdrant"
-
-
 BACKENDS = [
     Backend("faiss", lambda: FaissStore(16), lambda folder, ids, metas: FaissStore.load(folder, ids, metas, 16),
             unit, unit),
