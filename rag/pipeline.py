@@ -20,7 +20,7 @@ from rag.ingest import IngestReport, ingest, remove, set_meta
 from rag.lock import write_lock
 from rag.metadata import checked, write_sidecar
 from rag.purge import purge_ocr, purge_uploads
-from rag.store import Index, Layout
+from rag.store import FaissStore, Index, Layout, VectorStore
 from rag.llm import ChatClient, LLMError, relay
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
 from rag.retrieve import Retriever
@@ -38,6 +38,22 @@ log = logging.getLogger(__name__)
 def layout_of(config: Config) -> Layout:
     """How the index's FAISS vectors are kept (``Config.vector_index``)."""
     return Layout(config.vector_index, config.ivf_from, config.ivf_probe_share)
+
+
+def dense_store(config: Config, dim: int) -> VectorStore:
+    """The empty dense store of a new index (``Config.store``)."""
+    if config.store == "faiss":
+        return FaissStore(dim, layout=layout_of(config))
+    from rag.store.qdrant_store import Location, QdrantStore
+
+    location = Location(url=config.qdrant_url, api_key=config.qdrant_api_key) if config.qdrant_url else \
+        Location(path=config.qdrant_dir)
+    return QdrantStore.create(dim, location, config.collection)
+
+
+def load_index(config: Config) -> Index:
+    """The current version of ``config.index_dir``, its dense store whichever it was saved with."""
+    return Index.load(config.index_dir, layout_of(config), config.qdrant_api_key)
 
 
 def unavailable(err: LLMError) -> str:
@@ -93,7 +109,7 @@ class PaperTrail:
         missing folder is an ``IndexLoadError``, so a mistyped path never quietly becomes a new index."""
         config = config or Config()
         if Index.exists(config.index_dir):
-            index = Index.load(config.index_dir, layout_of(config))
+            index = load_index(config)
             return cls(index, config.with_(model=index.model) if index.model != config.model else config)
         if build_from is None and not config.default_index:
             raise IndexLoadError(f"{config.index_dir}: no index here (create one with `papertrail ingest PAGES... "
@@ -107,7 +123,7 @@ class PaperTrail:
         """An empty index for ``config.model`` (saved on the first ingest)."""
         config = config or Config()
         embedder = embedder or Embedder(config)
-        return cls(Index(config.model, embedder.dim, layout=layout_of(config)), config, embedder)
+        return cls(Index(config.model, embedder.dim, dense_store(config, embedder.dim)), config, embedder)
 
     def ingest(self, paths: Iterable[Path], save: bool = True, progress: Callable[[int, int], None] | None = None,
                ocr_progress: Callable[[int, int], None] | None = None) -> IngestReport:
@@ -183,7 +199,7 @@ class PaperTrail:
         if live is None and current.version is not None and versions(folder)[-1:] == [current.version]:
             write_pointer(folder, current.version)  # ours was recovered on open: the newest complete version
             return current
-        loaded = Index.load(folder, layout_of(self.config))
+        loaded = load_index(self.config)
         if live is None and loaded.version is not None:
             write_pointer(folder, loaded.version)
         self._publish(loaded)
@@ -205,7 +221,7 @@ class PaperTrail:
             live = read_pointer(folder)
             if live is None or live == self.index.version:
                 return False
-            loaded = Index.load(folder, layout_of(self.config))
+            loaded = load_index(self.config)
             with self.lock:  # an ingest in this process may have swapped in a newer version meanwhile
                 if (loaded.version or "") <= (self.index.version or ""):
                     return False

@@ -13,6 +13,8 @@ from rag.cli import build_parser, format_answer, main, read_questions
 from rag.config import ROOT, Config
 from rag.pipeline import PaperTrail
 from rag.store import Index
+from rag.store.qdrant_store import QdrantStore
+from rag.versions import read_pointer
 
 PAGE = "梵净山茶园喜迎春茶开采\n\n本报讯 今年首批春茶的收购价格为每斤一百八十元。\n"
 PAPERTRAIL = Path(sys.executable).with_name("papertrail")
@@ -41,6 +43,7 @@ def test_every_argument_has_help_and_llm_flags_only_where_they_apply():
         flags = {flag for action in sub._actions for flag in action.option_strings}
         assert ("--llm-base-url" in flags) == (name in {"ask", "batch", "serve"}), name
         assert ("--model" in flags) == (name == "ingest"), name
+        assert ("--store" in flags) == ("--qdrant-path" in flags) == (name in {"ingest", "ask", "batch", "serve"}), name
         assert "--index" in flags
     ask = {flag for action in commands["ask"]._actions for flag in action.option_strings}
     assert {"--paper", "--from", "--to"} <= ask
@@ -193,6 +196,27 @@ def test_ingest_keeps_the_vector_index_asked_for(tmp_path, monkeypatch, capsys):
     assert store.lists == 1 and len(store) > 0  # IVF from the first chunk (one list for so few)
     assert main(["ask", "今年首批春茶的收购价格是多少？", "--index", str(index), "--json"]) == 0
     assert "一百八十元" in json.loads(capsys.readouterr().out)["answer"]
+
+
+def test_ingest_into_qdrant_local_mode_then_ask(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "page.txt").write_text(PAGE * 3, encoding="utf-8")
+    index, qdrant = tmp_path / "index", tmp_path / "vectors"
+    assert main(["ingest", "--index", str(index), "--store", "qdrant", "--qdrant-path", str(qdrant), "page.txt"]) == 0
+    capsys.readouterr()
+    version = index / read_pointer(index)
+    assert (version / "qdrant.json").is_file() and not (version / "vectors.faiss").exists()
+    store = Index.load(index).dense
+    assert isinstance(store, QdrantStore) and store.location.path == qdrant and len(store) > 0
+    assert main(["ask", "今年首批春茶的收购价格是多少？", "--index", str(index), "--json"]) == 0
+    assert "一百八十元" in json.loads(capsys.readouterr().out)["answer"]
+
+
+def test_choosing_qdrant_without_qdrant_client_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "qdrant_client", None)  # as if not installed
+    (tmp_path / "page.txt").write_text(PAGE, encoding="utf-8")
+    assert main(["ingest", "--index", str(tmp_path / "index"), "--store", "qdrant", str(tmp_path / "page.txt")]) == 2
+    assert "pip install 'papertrail[qdrant]'" in capsys.readouterr().err
 
 
 @pytest.mark.slow

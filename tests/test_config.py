@@ -46,3 +46,13 @@ def test_sample_pages_are_package_data():
 def test_an_unknown_encoder_is_a_clear_error():
     with pytest.raises(ValueError, match="not one of onnx-int8, onnx, torch"):
         Config(encoder="gpu")
+
+
+def test_an_unknown_store_is_a_clear_error_and_qdrant_defaults_follow_the_index_folder(tmp_path):
+    with pytest.raises(ValueError, match="not one of faiss, qdrant"):
+        Config(store="milvus")
+    a, b = Config(index_dir=tmp_path / "a" / "index"), Config(index_dir=tmp_path / "b" / "index")
+    assert a.qdrant_dir == tmp_path / "a" / "index.qdrant"
+    assert a.collection.startswith("index-") and a.collection != b.collection  # same name, two folders
+    assert a.with_(qdrant_collection="pages", qdrant_path=tmp_path / "q").collection == "pages"
+    assert a.with_(qdrant_path=tmp_path / "q").qdrant_dir == tmp_path / "q"

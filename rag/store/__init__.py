@@ -1,7 +1,8 @@
 """Storage: the collection of documents and chunks, the stores keyed by stable chunk id, and versions on disk.
 
 ``Index`` (``rag.store.index``) joins them; ``VectorStore`` (``rag.store.vectors``) is the seam a dense backend
-implements, ``FaissStore`` the embedded default (its FAISS index chosen by size: ``Layout``); filters are ``rag.types.Filters``, pushed down by every store.
+implements, ``FaissStore`` the embedded default (its FAISS index chosen by size: ``Layout``), ``QdrantStore`` the
+Qdrant one (``qdrant-client`` imported only when used); filters are ``rag.types.Filters``, pushed down by every store.
 """
 
 from rag.store.collection import Collection
@@ -9,10 +10,11 @@ from rag.store.disk import file_sha256
 from rag.store.faiss_store import FaissStore, Layout
 from rag.store.index import FORMAT, READABLE, Index
 from rag.store.lexical import LexicalQuery, LexicalStore
+from rag.store.qdrant_store import QdrantStore
 from rag.store.sentences import FILE as SENTENCES
 from rag.store.sentences import SentenceStore
 from rag.store.vectors import Scored, VectorStore
 from rag.versions import IndexLoadError
 
 __all__ = ["FORMAT", "READABLE", "SENTENCES", "Collection", "FaissStore", "Index", "IndexLoadError", "Layout",
-           "LexicalQuery", "LexicalStore", "Scored", "SentenceStore", "VectorStore", "file_sha256"]
+           "LexicalQuery", "LexicalStore", "QdrantStore", "Scored", "SentenceStore", "VectorStore", "file_sha256"]

@@ -5,7 +5,8 @@ A saved version (``rag.store.disk``) holds::
     manifest.json         format, model, dim, counts, next_id; every other file's size and SHA-256
     documents.jsonl       the documents, raw and cleaned
     chunks.jsonl          the chunks: id, page, offsets, headline, jump and reprint links
-    vectors.faiss         dense vectors by id (``rag.store.faiss_store``)
+    vectors.faiss         dense vectors by id (``rag.store.faiss_store``), or
+    qdrant.json           where the Qdrant collection holding them is, and which version of it (``rag.store.qdrant_store``)
     lexical*              BM25 counts by id (``rag.store.lexical``)
     sentence_vectors.npz  sentence vectors by id (``rag.store.sentences``)
     boxes.json            where each scanned page's text lies on its image, by document id (``rag.boxes``)
@@ -30,6 +31,8 @@ from rag.store.faiss_store import FILE as VECTORS
 from rag.store.faiss_store import FaissStore, Layout
 from rag.store.lexical import FILES as LEXICAL
 from rag.store.lexical import LexicalStore
+from rag.store.qdrant_store import FILE as QDRANT
+from rag.store.qdrant_store import QdrantStore
 from rag.store.sentences import SentenceStore
 from rag.store.vectors import VectorStore
 from rag.types import Chunk, Document, PageMeta
@@ -38,8 +41,9 @@ from rag.versions import IndexLoadError
 FORMAT = 3
 READABLE = (1, 2, 3)
 """Format 1 (before jump links and reprint groups) and 2 (before stable ids) still load; saving writes format 3."""
-REQUIRED = ("documents.jsonl", "chunks.jsonl", VECTORS, *LEXICAL)
-"""The files every saved version has (``sentence_vectors.npz`` is optional)."""
+REQUIRED = ("documents.jsonl", "chunks.jsonl", *LEXICAL)
+"""The files every saved version has, with ``vectors.faiss`` or ``qdrant.json`` (``sentence_vectors.npz`` is
+optional)."""
 
 
 class Index(Collection):
@@ -120,16 +124,19 @@ class Index(Collection):
         save_boxes(folder / BOXES, self.boxes, self.documents)
 
     @classmethod
-    def load(cls, folder: Path, layout: Layout | None = None) -> Index:
+    def load(cls, folder: Path, layout: Layout | None = None, qdrant_api_key: str | None = None) -> Index:
         """Load the current version, verified; raises ``IndexLoadError`` naming the bad file (see
-        ``rag.store.disk.read_version``). ``layout``: how the FAISS index is to be kept as chunks are added."""
-        index, version = disk.read_version(folder, lambda f, m: cls._read(f, m, layout), READABLE)
+        ``rag.store.disk.read_version``). ``layout``: how the FAISS index is to be kept as chunks are added;
+        ``qdrant_api_key``: for a version whose vectors are on a Qdrant server."""
+        index, version = disk.read_version(folder, lambda f, m: cls._read(f, m, layout, qdrant_api_key), READABLE)
         index.version = version
         return index
 
     @classmethod
-    def _read(cls, folder: Path, manifest: dict, layout: Layout | None = None) -> Index:
-        for name in REQUIRED:
+    def _read(cls, folder: Path, manifest: dict, layout: Layout | None = None,
+              qdrant_api_key: str | None = None) -> Index:
+        dense = QDRANT if (folder / QDRANT).is_file() else VECTORS
+        for name in (*REQUIRED, dense):
             if not (folder / name).is_file():
                 raise IndexLoadError(f"{folder / name}: missing; rebuild the index with `papertrail ingest`")
         try:
@@ -142,7 +149,10 @@ class Index(Collection):
             raise IndexLoadError(f"{folder / 'documents.jsonl'}: {len(index.documents)} documents, manifest says "
                                  f"{manifest['documents']}; rebuild the index")
         ids, metas = index.ids(), [c.meta for c in index.chunks]
-        index.dense = FaissStore.load(folder, ids, metas, index.dim, layout)
+        if dense == QDRANT:
+            index.dense = QdrantStore.load(folder, ids, index.dim, qdrant_api_key)
+        else:
+            index.dense = FaissStore.load(folder, ids, metas, index.dim, layout)
         index.sparse = LexicalStore.load(folder, ids, metas)
         index.sentences = SentenceStore.load(folder, ids, index.dim)
         try:

@@ -38,10 +38,7 @@ class Payload:
 
     def extend(self, other: Payload) -> Payload:
         """These rows, then ``other``'s (whose ids must all be larger)."""
-        if len(self) and len(other) and other.ids.min() <= self.ids[-1]:
-            raise ValueError(f"ids must grow: {int(other.ids.min())} after {int(self.ids[-1])}")
-        if len(np.unique(other.ids)) != len(other):
-            raise ValueError("duplicate ids")
+        check_growing(self.ids, other.ids)
         return Payload(*(np.concatenate([a, b]) for a, b in zip(self.columns(), other.columns())))
 
     def without(self, ids: Iterable[int]) -> Payload:
@@ -81,6 +78,14 @@ class Payload:
 
     def columns(self) -> tuple[np.ndarray, ...]:
         return self.ids, self.papers, self.dates, self.pages
+
+
+def check_growing(held: np.ndarray, ids: np.ndarray) -> None:
+    """``ValueError`` unless ``ids`` are distinct and all larger than every id ``held`` (ascending)."""
+    if len(held) and len(ids) and ids.min() <= held[-1]:
+        raise ValueError(f"ids must grow: {int(ids.min())} after {int(held[-1])}")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("duplicate ids")
 
 
 def _page(meta: PageMeta) -> int:

@@ -2,8 +2,8 @@
 
 Modelled on txtai's ANN interface (index, append, delete, search, save/load): a backend keeps each chunk's vector
 with its payload (paper, date, page) and pushes a ``Filters`` down into its own search. ``FaissStore``
-(``rag.store.faiss_store``) is the embedded default; a server backend (Qdrant through ``qdrant-client``) implements
-the same protocol, with ``commit`` writing a version its own way.
+(``rag.store.faiss_store``) is the embedded default; ``QdrantStore`` (``rag.store.qdrant_store``, Qdrant through
+``qdrant-client``) implements the same protocol, with ``commit`` recording a version of its collection.
 """
 
 from __future__ import annotations

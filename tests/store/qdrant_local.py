@@ -1,0 +1,19 @@
+"""New Qdrant stores for the tests: local mode in the running test's folder (set by ``conftest.qdrant_home``),
+one collection each. Local mode locks a folder for one client; ``rag.store.qdrant_store.client`` opens each folder
+once per process."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from rag.store.qdrant_store import Location, QdrantStore
+
+HOME: dict[str, Path] = {}
+"""``path``: the running test's Qdrant folder."""
+COLLECTIONS = itertools.count()
+
+
+def qdrant(dim: int) -> QdrantStore:
+    """A new, empty Qdrant store in a collection of its own."""
+    return QdrantStore.create(dim, Location(path=HOME["path"]), f"suite-{next(COLLECTIONS)}")

@@ -1,0 +1,148 @@
+"""The Qdrant store beyond the conformance suite: its versions in one collection (a reader keeps its view while a
+writer commits the next), abandoned writers, purging, filters against the FAISS payload masks, and its errors.
+All on Qdrant's local mode (the real engine), a folder per test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rag.config import ROOT
+from rag.store import FaissStore, IndexLoadError
+from rag.store.qdrant_store import FILE, KEEP, Location, QdrantStore, client
+from rag.types import Filters, PageMeta
+
+from tests.store.qdrant_local import qdrant
+from tests.store.test_conformance import IDS, meta, unit
+
+
+def filled(ids: list[int]) -> QdrantStore:
+    store = qdrant(16)
+    store.add(ids, np.stack([unit(i) for i in ids]), [meta(i) for i in ids])
+    return store
+
+
+def answers(store: QdrantStore) -> list:
+    """What a reader sees: ids, a search per id, a filtered count and search, the vectors."""
+    paper = Filters(papers=["拉萨日报"])
+    return [store.ids().tolist(), [store.search(unit(i), 3) for i in IDS], store.count(paper),
+            store.search(unit(3), 100, paper), store.vectors(store.ids()).tolist()]
+
+
+def points(store: QdrantStore) -> int:
+    """Every point of the collection, of any version."""
+    return store.client.count(store.collection, exact=True).count
+
+
+def test_a_reader_keeps_its_version_while_a_writer_commits_the_next(tmp_path):
+    reader = filled(IDS)
+    reader.commit(tmp_path)
+    before = answers(reader)
+    writer = reader.copy()
+    writer.delete([3, 40])
+    writer.set_meta([10, 11], PageMeta("高原晚报", "2026-05-01", 9))
+    writer.add([100], unit(100)[None], [PageMeta("拉萨日报", "2026-05-02", 1)])
+    assert answers(reader) == before  # writes are at the next version: not seen here, before or after commit
+    next_folder = tmp_path / "next"
+    next_folder.mkdir()
+    writer.commit(next_folder)
+    assert answers(reader) == before
+    assert answers(QdrantStore.load(tmp_path, reader.ids(), 16)) == before  # the old version still loads
+    after = QdrantStore.load(next_folder, writer.ids(), 16)
+    assert after.version == reader.version + 1 and answers(after) == answers(writer)
+    assert after.ids().tolist() == [10, 11, 41, 42, 90, 91, 100]
+    assert {i for i, _ in after.search(unit(10), 100, Filters(papers=["高原晚报"], page=9))} == {10, 11}
+    assert reader.count(Filters(papers=["高原晚报"])) == 0
+    assert after.search(unit(100), 1)[0][0] == 100 and 100 not in {i for i, _ in reader.search(unit(100), 100)}
+
+
+def test_an_abandoned_writer_leaves_nothing_for_the_next(tmp_path):
+    reader = filled(IDS)
+    before = answers(reader)
+    abandoned = reader.copy()
+    abandoned.delete([3])
+    abandoned.set_meta([10], PageMeta("高原晚报"))
+    abandoned.add([100], unit(100)[None], [meta(100)])  # its save failed: never committed
+    writer = reader.copy()
+    assert answers(writer) == before and points(writer) == len(IDS)
+    writer.commit(tmp_path)
+    assert answers(QdrantStore.load(tmp_path, reader.ids(), 16)) == before
+
+
+def test_points_no_recent_reader_sees_are_purged_on_commit(tmp_path):
+    store = filled(IDS)
+    views, seen = [], []
+    for n in range(KEEP + 2):
+        store = store.copy() if n else store
+        if n:
+            store.delete([store.ids()[0]])
+            store.set_meta(store.ids()[:1], PageMeta(f"报{n}"))
+        store.commit(tmp_path)
+        views.append(store)
+        seen.append(answers(store))
+    for view, answered in list(zip(views, seen))[-KEEP - 1:]:  # readers up to KEEP versions behind: unchanged
+        assert answers(view) == answered
+    # Left: the live points and, for each of the last KEEP versions, the two it deleted or replaced.
+    assert len(store) == len(IDS) - KEEP - 1 and points(store) == len(store) + 2 * KEEP
+
+
+DAYS = [PageMeta("拉萨日报", "2026-03-31", 1), PageMeta("拉萨日报", "2026-04-01", 2), PageMeta("西藏日报", "2026-04-15", 1),
+        PageMeta("西藏日报", "2026-05-01", 3), PageMeta(None, None, None), PageMeta("", "2026-04-02", 2)]
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(papers=["拉萨日报"]), Filters(papers=["西藏日报", "人民日报"]), Filters(papers=[""]),
+    Filters(date_from="2026-04-01"), Filters(date_to="2026-04-01"), Filters(date_from="2026-04-01", date_to="2026-04-15"),
+    Filters(date_from="2026-04", date_to="2026-04"), Filters(date_from="2026-05-02"),
+    Filters(page=1), Filters(page=2, date_from="2026-04-02"), Filters(papers=["西藏日报"], date_to="2026-04-30", page=1),
+])
+def test_filters_pass_what_the_payload_masks_pass(filters):
+    ids = list(range(1, 25))
+    metas = [DAYS[i % len(DAYS)] for i in ids]
+    vectors = np.stack([unit(i) for i in ids])
+    store, reference = qdrant(16), FaissStore(16)
+    for s in (store, reference):
+        s.add(ids, vectors, metas)
+    assert store.count(filters) == reference.count(filters)
+    for key in ids[:6]:
+        assert [i for i, _ in store.search(unit(key), 5, filters)] == [i for i, _ in reference.search(unit(key), 5, filters)]
+    got = store.search(unit(1), 100, filters)
+    assert [i for i, _ in got] == [i for i, _ in reference.search(unit(1), 100, filters)]
+    assert np.allclose([s for _, s in got], [s for _, s in reference.search(unit(1), 100, filters)], atol=1e-6)
+
+
+def test_one_client_per_folder_and_a_missing_collection_is_a_clear_error(tmp_path):
+    store = filled([1, 2])
+    assert client(Location(path=store.location.path)) is store.client  # local mode locks its folder
+    store.commit(tmp_path)
+    store.client.delete_collection(store.collection)
+    with pytest.raises(IndexLoadError, match="no collection"):
+        QdrantStore.load(tmp_path, store.ids(), 16)
+    (tmp_path / FILE).write_text("{", encoding="utf-8")
+    with pytest.raises(IndexLoadError, match="unreadable"):
+        QdrantStore.load(tmp_path, store.ids(), 16)
+
+
+def test_a_wrong_count_or_dimension_is_an_error(tmp_path):
+    store = filled([1, 2, 3])
+    store.commit(tmp_path)
+    with pytest.raises(IndexLoadError, match="2 chunks"):
+        QdrantStore.load(tmp_path, np.array([1, 2]), 16)
+    with pytest.raises(IndexLoadError, match="dimensions"):
+        QdrantStore.load(tmp_path, store.ids(), 8)
+
+
+def test_without_qdrant_client_the_error_names_the_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "qdrant_client", None)  # as if not installed
+    with pytest.raises(IndexLoadError, match=r"pip install 'papertrail\[qdrant\]'"):
+        QdrantStore.create(16, Location(path=tmp_path / "elsewhere"), "c")
+
+
+def test_the_default_store_never_imports_qdrant_client(sample_rag):
+    code = ("import sys; from rag.cli import main; from rag.store import Index; "
+            f"Index.load(__import__('pathlib').Path({str(sample_rag.config.index_dir)!r})); "
+            "assert 'qdrant_client' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
