@@ -19,7 +19,9 @@ AUTH = ("reader", "s3cret")
 FACT = "青禾日报讯 青禾市今年共种植紫色向日葵四万三千株，创历史新高。"
 FACT_QUESTION = "青禾市今年种植了多少紫色向日葵？"
 MAX_BYTES = 100_000
-BACKOFF = 0.3
+BACKOFF = 2.0
+"""Seconds a client waits after too many wrong passwords: wide enough that the next request of the test arrives
+within it on a loaded machine (0.3 s failed under load 5)."""
 
 
 @pytest.fixture(scope="module")
