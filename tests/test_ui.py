@@ -55,6 +55,15 @@ def test_chat_api_paper_filter_limits_sources(client: Client) -> None:
     assert "149.02" not in result["answer"]
 
 
+def test_chat_api_page_filter(client: Client) -> None:
+    front = client.predict(EXAMPLES[0], None, None, None, "1", api_name="/chat")
+    assert "149.02" in front["answer"] and {c["page"] for c in front["citations"]} == {1}
+    inside = client.predict(EXAMPLES[0], None, None, None, "7", api_name="/chat")
+    assert inside["abstained"] and "第7版" in inside["answer"]
+    with pytest.raises(AppError, match="not a page number"):
+        client.predict(EXAMPLES[0], None, None, None, "front", api_name="/chat")
+
+
 def test_chat_api_refuses_empty_question_and_bad_range(client: Client) -> None:
     with pytest.raises(AppError, match="empty"):
         client.predict("   ", api_name="/chat")

@@ -19,7 +19,7 @@ from rag.pipeline import PaperTrail
 from rag.types import Answer
 from ui.api import routes
 from ui.export import conversation_markdown
-from ui.filters import filters
+from ui.filters import filters, page_of
 from ui.i18n import LANGUAGES, Refusal, language, t
 from ui.library import SUFFIX_TEXT, Library, pages_tab, refuse
 from ui.render import chat_markdown, sources_html, text
@@ -51,25 +51,25 @@ class ChatApp:
         self.rag = rag
 
     def chat(self, question: str, papers: list[str] | None = None, date_from: str | None = None,
-             date_to: str | None = None) -> dict:
+             date_to: str | None = None, page: str | None = None) -> dict:
         """Answer a question from the pages; returns the answer text and its citations (``Answer.to_dict()``)."""
         question = (question or "").strip()
         if not question:
             raise refuse(t("en", "empty_question"))
         try:
-            return self.rag.ask(question, **filters(papers, date_from, date_to)).to_dict()
+            return self.rag.ask(question, **filters(papers, date_from, date_to, page_of(page))).to_dict()
         except ValueError as err:
             raise refuse(str(err)) from err
 
     def respond(self, question: str, history: list[dict], answers: list[dict], papers: list[str] | None,
-                date_from: str | None, date_to: str | None, lang: str) -> Iterator[tuple]:
+                date_from: str | None, date_to: str | None, page: str | None, lang: str) -> Iterator[tuple]:
         """Stream one answer (a follow-up to the earlier ones) into the chat, then show it cited, with its sources
         and the conversation's export; a question refused (empty, bad filters) is a message and stays typed."""
         question = (question or "").strip()
         try:
             if not question:
                 raise Refusal("type_first")
-            where = filters(papers, date_from, date_to)
+            where = filters(papers, date_from, date_to, page_of(page))
         except Refusal as err:
             gr.Warning(err.message(lang))
             yield (gr.skip(),) * 5
@@ -153,11 +153,13 @@ def build_app(rag: PaperTrail) -> gr.Blocks:
                 with gr.Row():
                     date_from = words(gr.Dropdown, {"label": "date_from"}, choices=[], value=None, elem_id="pt-from")
                     date_to = words(gr.Dropdown, {"label": "date_to"}, choices=[], value=None, elem_id="pt-to")
+                    page = words(gr.Dropdown, {"label": "page_filter"}, choices=[], value=None,
+                                 elem_id="pt-filter-page")
         with words(gr.Tab, {"label": "tab_pages"}):
-            shown = pages_tab(Library(rag), words, lang, [papers, date_from, date_to])
+            shown = pages_tab(Library(rag), words, lang, [papers, date_from, date_to, page])
 
         private: dict[str, Any] = {"api_visibility": "private"}
-        chat_io = {"fn": app.respond, "inputs": [box, chatbot, answers, papers, date_from, date_to, lang],
+        chat_io = {"fn": app.respond, "inputs": [box, chatbot, answers, papers, date_from, date_to, page, lang],
                    "outputs": [chatbot, sources, answers, box, export_md], **private}
         view_io = {"fn": app.view, "inputs": [answers, lang], "outputs": [chatbot, sources, export_md, answers],
                    **private}

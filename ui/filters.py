@@ -8,6 +8,15 @@ from rag.metadata import iso_date
 from ui.i18n import Refusal
 
 
+def page_of(typed: str | int | None) -> int | None:
+    """A page number as chosen in the chat (a string) or sent to the API; ``Refusal`` for one that is not."""
+    if typed is None or typed == "":
+        return None
+    if isinstance(typed, int) or str(typed).strip().isdigit():
+        return int(typed)
+    raise Refusal("not_a_page", typed=typed)
+
+
 def filters(papers: list[str] | None, date_from: str | None, date_to: str | None,
             page: int | None = None) -> dict[str, Any]:
     """``PaperTrail.ask`` keyword filters; dates become ISO days (2026-04-02, 2026年4月2日, 20260402 …).

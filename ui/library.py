@@ -66,19 +66,22 @@ class Library:
         return next((p for p in self.rag.pages() if p.id == page_id), None) if page_id else None
 
     def listing(self, query: str | None, paper: str | None, missing_only: bool, lang: str,
-                chat_papers: list[str] | None, date_from: str | None, date_to: str | None) -> tuple:
-        """The list as searched, the missing-metadata warning, and the paper and date choices here and in the
-        chat's filters (a chosen value that no page has any more is dropped)."""
+                chat_papers: list[str] | None, date_from: str | None, date_to: str | None,
+                chat_page: str | None) -> tuple:
+        """The list as searched, the missing-metadata warning, and the paper, date and page choices here and in
+        the chat's filters (a chosen value that no page has any more is dropped)."""
         pages = self.rag.pages()
         shown = matching(pages, query or "", paper, missing_only)
         papers = sorted({p.paper for p in pages if p.paper})
         dates = sorted({p.date for p in pages if p.date})
+        numbers = [str(n) for n in sorted({p.page for p in pages if p.page is not None})]
         table = gr.update(value={"headers": columns(lang), "data": rows(shown, lang)},
                           label=t(lang, "pages_table", shown=len(shown), total=len(pages)))
         return (table, summary(pages, lang), gr.update(choices=papers, value=paper if paper in papers else None),
                 gr.update(choices=papers, value=[p for p in chat_papers or [] if p in papers]),
                 gr.update(choices=dates, value=date_from if date_from in dates else None),
-                gr.update(choices=dates, value=date_to if date_to in dates else None))
+                gr.update(choices=dates, value=date_to if date_to in dates else None),
+                gr.update(choices=numbers, value=chat_page if chat_page in numbers else None))
 
     def per_file_rows(self, files: list[str] | None, lang: str) -> dict:
         """The per-file metadata table for the files chosen, shown only when there are files."""
