@@ -74,6 +74,9 @@ class Config:
     """The FAISS index: ``auto`` (exact while under ``ivf_from`` chunks, IVF-Flat from there, retrained as the
     archive grows), ``flat``, ``ivf`` or ``ivf-sq8`` (8-bit vectors, a quarter of the memory); see
     ``rag.store.faiss_store.Layout`` and the measurements in docs/benchmarks.md."""
+    ivf_from: int = 200_000
+    ivf_probe_share: float = 1 / 8
+    """Share of the IVF lists searched per query."""
     store: str = "faiss"
     """The dense store of a new index: ``faiss`` (files in each version folder) or ``qdrant`` (a Qdrant collection,
     ``rag.store.qdrant_store``; the ``papertrail[qdrant]`` extra). An existing index keeps the store it was saved
@@ -86,9 +89,6 @@ class Config:
     """The Qdrant server's API key (never saved in the index)."""
     qdrant_collection: str | None = None
     """The collection of a new ``qdrant`` index; ``None``: the index folder's name and a hash of its path."""
-    ivf_from: int = 200_000
-    ivf_probe_share: float = 1 / 8
-    """Share of the IVF lists searched per query."""
     filter_scan: int = 1_000
     """Under filters passing at most this many chunks, every one of them is a candidate (exact within the
     selection, as before filters were pushed down); above it, ``candidates`` from each store."""

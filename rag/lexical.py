@@ -103,22 +103,25 @@ class BM25:
         return [(w.indices[w.indptr[t] : w.indptr[t + 1]], w.data[w.indptr[t] : w.indptr[t + 1]]) for t in terms]
 
 
+def _joined(postings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """All the postings lists' rows and weights in one pair of arrays (empty for none, or only empty lists)."""
+    rows = np.concatenate([r for r, _ in postings] or [np.zeros(0)]).astype(np.int64)
+    values = np.concatenate([v for _, v in postings] or [np.zeros(0)]).astype(np.float32)
+    return rows, values
+
+
 def _summed(postings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Rows (ascending) and the sum of their weights over the postings lists."""
-    if not postings:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
-    values = np.concatenate([v for _, v in postings])
+    rows, values = _joined(postings)
     unique, inverse = np.unique(rows, return_inverse=True)
     return unique, np.bincount(inverse, weights=values, minlength=len(unique)).astype(np.float32)
 
 
 def _best(postings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Rows (ascending) and the largest of their weights over the postings lists."""
-    rows = np.concatenate([r for r, _ in postings] or [np.zeros(0)]).astype(np.int64)
+    rows, values = _joined(postings)
     if not len(rows):  # no term, or only terms whose rows were all removed
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    values = np.concatenate([v for _, v in postings])
+        return rows, values
     order = np.lexsort((-values, rows))
     rows, values = rows[order], values[order]
     first = np.r_[True, rows[1:] != rows[:-1]]

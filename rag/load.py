@@ -138,7 +138,8 @@ def pdf_pages(path: Path, data: bytes, digest: str, config: Config, progress: Pa
     from rag.scan import scan_pdf, text_layer
 
     pdf = read_pdf(data)
-    scans = {s.number: s for s in scan_pdf(data, digest, path.name, pdf.scanned(), config, progress)} if pdf.scanned() else {}
+    scanned = pdf.scanned()
+    scans = {s.number: s for s in scan_pdf(data, digest, path.name, scanned, config, progress)} if scanned else {}
     scans |= {i: text_layer(data, digest, pdf, i, config) for i, text in enumerate(pdf.pages)
               if i not in scans and text.strip()}
     texts = [scans[i].text if i in scans else text for i, text in enumerate(pdf.pages)]

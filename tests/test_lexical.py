@@ -59,7 +59,7 @@ def test_tokenize_drops_question_words_and_punctuation():
     assert tokenize("How many high-tech enterprises?") == ["high", "tech", "enterprises"]
 
 
-def test_concept_scores_take_the_best_term_of_each_concept():
+def test_concept_matches_take_the_best_term_of_each_concept():
     corpus = [tokenize("北京技术合同成交额增长"), tokenize("西藏高新技术企业"), tokenize("拉萨举办运动会")]
     bm25 = BM25.build(corpus)
     concepts = [frozenset({"北京", "京剧"}), frozenset({"企业", "公司"})]

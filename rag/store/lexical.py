@@ -27,8 +27,8 @@ FILES = ("lexical.npz", "lexical_vocab.json")
 
 @dataclass(frozen=True)
 class LexicalQuery:
-    """A BM25 query: ``tokens`` scored summed (``BM25.scores``), or, when ``concepts`` is given, each concept a set
-    of alternative terms (an English word's translations) of which a chunk scores the best (``BM25.concept_scores``)."""
+    """A BM25 query: ``tokens`` scored summed (``BM25.matches``), or, when ``concepts`` is given, each concept a set
+    of alternative terms (an English word's translations) of which a chunk scores the best (``BM25.concept_matches``)."""
 
     tokens: tuple[str, ...] = ()
     concepts: tuple[frozenset[str], ...] | None = None
