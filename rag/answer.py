@@ -1,6 +1,7 @@
-"""Extractive answers: the fitted ranker picks the page sentence that answers, the fitted decision answers or
-refuses, and a short answer (the asked figure, date or name) opens the answer when the picker is confident.
-Where another page retells the chosen sentence with another figure, both are shown and no short answer given."""
+"""Extractive answers: the fitted ranker scores the candidate page sentences, the reader reads the best few with
+the question, the fitted reranker picks the sentence that answers, the fitted decision answers or refuses, and
+a short answer (the asked figure, date or name) opens the answer when the picker is confident. Where another
+page retells the chosen sentence with another figure, both are shown and no short answer given."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from rag.config import Config
 from rag.embed import Embedder
 from rag.evidence import Candidate, candidates, near_text
 from rag.features import (
-    QUESTION_FEATURES, SENTENCE_FEATURES, Candidates, Question, analyse, question_features, sentence_features,
+    QUESTION_FEATURES, READ_FEATURES, SENTENCE_FEATURES, Candidates, Question, analyse, question_features,
+    read_features, sentence_features,
 )
+from rag.reader import Reader, Reading
 from rag.reprints import disagree
 from rag.retrieve import bigrams, cached_figures, containment
 from rag.short_answer import short_answer
@@ -122,27 +125,68 @@ def pool_features(q: Question, pool: list[Candidate], query: np.ndarray, hits: l
 
 
 def check_features(model: AnswerModel) -> None:
-    if model.ranker.features != SENTENCE_FEATURES or model.answerable.features != QUESTION_FEATURES:
+    if (model.ranker.features, model.reranker.features, model.answerable.features) != (
+            SENTENCE_FEATURES, READ_FEATURES, QUESTION_FEATURES):
         raise ValueError("the answer model was fitted on other features; refit it with scripts/fit_answer.py")
 
 
+def read_best(question: str, pool: list[Candidate], scores: np.ndarray, reader: Reader,
+              most: int) -> tuple[list[int], Reading]:
+    """The ranker's ``most`` best candidates, as the reader reads them (each page's in page order, pages by
+    their best hit), and what it found in them."""
+    top = [int(i) for i in np.argsort(-scores, kind="stable")[:most]]
+    first = {}
+    for i in top:
+        first.setdefault(pool[i].hit.chunk.doc_id, pool[i].rank)
+    top.sort(key=lambda i: (first[pool[i].hit.chunk.doc_id], pool[i].hit.chunk.doc_id, pool[i].start))
+    return top, reader.read(question, [pool[i].text for i in top])
+
+
+@dataclass
+class Ranking:
+    """The candidates read (``top``, pool indices), the reranker's scores over them, the evidence shown
+    (positions in ``top``) with its probabilities, and the reader's findings."""
+
+    top: list[int]
+    scores: np.ndarray
+    picked: list[int]
+    probs: np.ndarray
+    reading: Reading
+
+    def reader(self) -> tuple[float, float]:
+        """The reader's log-probabilities for the best shown sentence and for none."""
+        return float(self.reading.sentence_logp[self.picked[0]]), self.reading.none_logp
+
+
+def rank(question: str, pool: list[Candidate], x: np.ndarray, reader: Reader, config: Config,
+         model: AnswerModel) -> Ranking:
+    """Rank every candidate, let the reader read the best few, rerank those and pick the evidence."""
+    top, reading = read_best(question, pool, model.ranker.score(x), reader, config.reader_sentences)
+    scores = model.reranker.score(read_features(model.ranker.score(x[top]), reading.sentence_logp))
+    picked, probs = shown(scores, config.evidence_mass, config.evidence_sentences)
+    return Ranking(top, scores, picked, probs, reading)
+
+
 def decide(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder, index: Index, config: Config,
-           model: AnswerModel) -> Decision:
-    """Rank the candidate sentences of the top hits, then answer or refuse with the fitted decision."""
+           model: AnswerModel, reader: Reader) -> Decision:
+    """Rank the candidate sentences of the top hits, read the best, then answer or refuse with the fitted
+    decision."""
     pool = candidates(index, hits[: config.answer_hits]) if hits else []
     if not pool:
         return Decision(hits, [], 0.0, False)
     check_features(model)
     q = analyse(question, index.lexical, config.models_dir)
     x = pool_features(q, pool, query, hits, embedder)
-    scores = model.ranker.score(x)
-    picked, probs = shown(scores, config.evidence_mass, config.evidence_sentences)
+    r = rank(question, pool, x, reader, config, model)
+    picked = [r.top[i] for i in r.picked]
     best = pool[picked[0]]
-    g = question_features(q, scores, x[picked[0]], [h.dense for h in hits], near_text(index, best.hit.chunk),
-                          float(probs[picked].sum()))
+    g = question_features(q, r.scores, x[picked[0]], [h.dense for h in hits], near_text(index, best.hit.chunk),
+                          float(r.probs[r.picked].sum()), r.reader())
     confidence = float(model.answerable.probability(g)[0])
     others = disputed(pool, picked, config.reprint_similarity)
-    evidence = [evidence_of(pool[i], index.documents[pool[i].hit.chunk.doc_id].text, float(probs[i]))
+    prob = dict(zip(r.top, r.probs.tolist()))
+    evidence = [evidence_of(pool[i], index.documents[pool[i].hit.chunk.doc_id].text, prob.get(i, 0.0))
                 for i in picked + others]
     answer = confidence >= model.threshold(q.chinese)
-    return Decision(hits, evidence, confidence, answer, None if others else short_answer(q, best.text, model, best.names))
+    short = None if others else short_answer(q, best.text, model, best.names, r.reading.spans[r.picked[0]])
+    return Decision(hits, evidence, confidence, answer, short)

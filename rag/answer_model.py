@@ -1,5 +1,6 @@
 """The fitted answer models, stored as JSON (no pickle): a sentence ranker, the answer-or-refuse decision and
-the short-answer picker. ``scripts/fit_answer.py`` fits them on DRCD; inference is a few dot products."""
+the short-answer picker, and the reranker over the reader's findings. ``scripts/fit_answer.py`` fits them on
+DRCD; inference is a few dot products."""
 
 from __future__ import annotations
 
@@ -41,9 +42,11 @@ class Linear:
 
 @dataclass(frozen=True)
 class AnswerModel:
-    """The three fitted parts and the operating points chosen on the training data."""
+    """The fitted parts and the operating points chosen on the training data: the ranker scores every
+    candidate, the reranker the best few after the reader read them (``rag.reader``)."""
 
     ranker: Linear
+    reranker: Linear
     answerable: Linear
     answer_threshold: float
     """Answer a Chinese question when the answerable probability is at least this, else say the pages do not
@@ -59,14 +62,16 @@ class AnswerModel:
         return self.answer_threshold if chinese >= 0.5 else self.answer_threshold_other
 
     def to_json(self) -> dict:
-        return {"ranker": self.ranker.to_json(), "answerable": self.answerable.to_json(),
+        return {"ranker": self.ranker.to_json(), "reranker": self.reranker.to_json(),
+                "answerable": self.answerable.to_json(),
                 "answer_threshold": self.answer_threshold, "answer_threshold_other": self.answer_threshold_other,
                 "short": self.short.to_json() if self.short else None, "short_threshold": self.short_threshold,
                 "info": self.info or {}}
 
     @classmethod
     def from_json(cls, row: dict) -> AnswerModel:
-        return cls(Linear.from_json(row["ranker"]), Linear.from_json(row["answerable"]), float(row["answer_threshold"]),
+        return cls(Linear.from_json(row["ranker"]), Linear.from_json(row["reranker"]),
+                   Linear.from_json(row["answerable"]), float(row["answer_threshold"]),
                    float(row["answer_threshold_other"]),
                    Linear.from_json(row["short"]) if row.get("short") else None,
                    float(row.get("short_threshold", 1.0)), row.get("info"))

@@ -272,6 +272,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         print("error: --auth must be USER:PASS", file=sys.stderr)
         return 2
     rag = PaperTrail.open(config)
+    rag.reader  # noqa: B018 (exported and loaded now, not on the first question)
     # Gradio loads only for this command, once the index is known to be there.
     from ui.app import launch
 

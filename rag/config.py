@@ -99,6 +99,8 @@ class Config:
     reprint_similarity: float = 0.6
     answer_hits: int = 3
     """Hits whose page sentences (and their neighbours) are candidate answers."""
+    reader_sentences: int = 4
+    """The ranker's best candidates that the reader (``rag.reader``) reads together with the question."""
     evidence_mass: float = 0.8
     """The answer shows the fewest best-ranked sentences (at most ``evidence_sentences``) whose fitted ranker
     probabilities sum to at least this: one sentence when the ranker is sure, two when two compete. Held-out

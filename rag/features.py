@@ -204,20 +204,34 @@ def sentence_features(q: Question, pool: Candidates, top_dense: float) -> np.nda
     return np.array(rows, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))
 
 
+READ_FEATURES = ("ranker", "reader", "reader_gap")
+"""The reranker's features: the ranker's score and what the reader (``rag.reader``) found in the sentence."""
+READER_FLOOR = -20.0
+"""Log-probability given to a sentence the reader could not fit in its window."""
+
+
+def read_features(scores: np.ndarray, reader_logp: np.ndarray) -> np.ndarray:
+    """One row of ``READ_FEATURES`` per sentence the reader read: the ranker's score, the reader's
+    log-probability that the sentence holds the answer, and its gap to the reader's best sentence."""
+    logp = np.maximum(reader_logp, READER_FLOOR)
+    return np.column_stack([scores, logp, logp - logp.max()]).astype(np.float32)
+
+
 QUESTION_FEATURES = (
     "best_score", "shown_prob", "score_margin", "best_sem", "best_coverage", "best_coverage_context",
     "best_holds_kind", "best_lacks_kind", "top_dense", "dense_margin", "near_coverage", "near_names",
     "near_numbers", "has_names", "has_numbers", "asks_kind", "chinese", "log_length", "best_names",
-    "best_missing", "terms", "best_conflict",
+    "best_missing", "terms", "best_conflict", "reader_best", "reader_none",
 )
 
 
 def question_features(q: Question, scores: np.ndarray, best: np.ndarray, dense: list[float],
-                      near: str, shown: float) -> np.ndarray:
-    """The answer-or-refuse model's features: the ranker's scores over all candidates, the best candidate's
-    sentence features (``best``), the hits' dense scores (best first) and the text near the best candidate
-    (its chunk and the chunks beside it: the story, not the whole page, which holds other stories), and the
-    ranker's probability on the sentences shown (``rag.answer.shown``)."""
+                      near: str, shown: float, reader: tuple[float, float]) -> np.ndarray:
+    """The answer-or-refuse model's features: the reranker's scores over the sentences read, the best
+    candidate's sentence features (``best``), the hits' dense scores (best first) and the text near the best
+    candidate (its chunk and the chunks beside it: the story, not the whole page, which holds other stories),
+    the probability on the sentences shown (``rag.answer.shown``), and the reader's log-probabilities that the
+    best sentence holds the answer and that none of those read does."""
     f = dict(zip(SENTENCE_FEATURES, best))
     order = np.sort(scores)[::-1]
     lower = near.lower()
@@ -229,4 +243,5 @@ def question_features(q: Question, scores: np.ndarray, best: np.ndarray, dense: 
         coverage(q.terms, lower), coverage(q.names, lower) if q.names else 1.0, share(q.numbers, near),
         float(bool(q.names)), float(bool(q.numbers)), float(q.kind is not None), q.chinese,
         math.log1p(len(q.text)), f["names"], f["missing"], math.log1p(len(q.terms)), f["conflict"],
+        max(reader[0], READER_FLOOR), max(reader[1], READER_FLOOR),
     ], dtype=np.float32)

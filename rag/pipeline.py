@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from rag.answer import Decision, decide
@@ -22,6 +23,7 @@ from rag.metadata import checked, write_sidecar
 from rag.purge import purge_ocr, purge_uploads
 from rag.store import FaissStore, Index, Layout, VectorStore
 from rag.llm import ChatClient, LLMError, relay
+from rag.reader import Reader, open_reader
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
 from rag.retrieve import Retriever
 from rag.text import cjk_share
@@ -85,6 +87,11 @@ class PaperTrail:
         self._reloading = threading.Lock()
         self._checked = float("-inf")
         self._publish(index)
+
+    @cached_property
+    def reader(self) -> Reader:
+        """The reader (``rag.reader``), loaded on the first question."""
+        return open_reader(self.config.models_dir, self.config.encoder)
 
     @property
     def index(self) -> Index:
@@ -298,7 +305,7 @@ class PaperTrail:
         query = self.embedder.encode_query(question)
         view = self.snapshot()
         hits = view.retriever.search_vector(question, query, self.config.top_k, filters) if len(view.index) else []
-        return decide(question, query, hits, self.embedder, view.index, self.config, self.answer_model)
+        return decide(question, query, hits, self.embedder, view.index, self.config, self.answer_model, self.reader)
 
     def extractive(self, question: str, decision: Decision, filters: Filters | None = None) -> Answer:
         """The extractive answer of a decision: its evidence sentences cited, or the refusal naming the filters."""

@@ -27,7 +27,8 @@ TIME_SPAN = re.compile(
     r"(?:公元前?)?(?:\d{1,4}|[〇零一二三四五六七八九]{2,4})\s*年(?:代)?(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|"
     r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*月|(?:\d{1,2}|[一二三四五六七八九十]+)\s*世纪(?:\s*\d{2}\s*年代)?(?:[初中末]期?)?|"
     r"[春夏秋冬][季天]")
-SHORT_FEATURES = ("kind_span", "in_question", "near_terms", "position", "log_length", "crowd", "digits", "latin")
+SHORT_FEATURES = ("kind_span", "in_question", "near_terms", "position", "log_length", "crowd", "digits", "latin",
+                  "reader_overlap")
 
 
 def spans(kind: str, sentence: str, names: Names | None = None) -> list[tuple[int, int]]:
@@ -58,8 +59,17 @@ def term_positions(q: Question, sentence: str) -> list[int]:
     return out
 
 
-def span_features(q: Question, sentence: str, found_spans: list[tuple[int, int]]) -> np.ndarray:
-    """One row of ``SHORT_FEATURES`` per span."""
+def overlap(a: tuple[int, int], b: tuple[int, int] | None) -> float:
+    """Characters two spans share over the characters of either (0 when ``b`` is ``None``)."""
+    if b is None:
+        return 0.0
+    shared = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    return shared / max(max(a[1], b[1]) - min(a[0], b[0]), 1)
+
+
+def span_features(q: Question, sentence: str, found_spans: list[tuple[int, int]],
+                  read: tuple[int, int] | None = None) -> np.ndarray:
+    """One row of ``SHORT_FEATURES`` per span (``read``: the reader's span in the sentence)."""
     positions = term_positions(q, sentence)
     rows = []
     for start, end in found_spans:
@@ -67,7 +77,7 @@ def span_features(q: Question, sentence: str, found_spans: list[tuple[int, int]]
         near = min((abs((start + end) / 2 - p) for p in positions), default=len(sentence))
         rows.append([1.0, float(text in q.text), 1.0 / (1.0 + near / 10.0), start / max(len(sentence), 1),
                      math.log1p(end - start), 1.0 / len(found_spans), float(bool(re.search(r"\d", text))),
-                     float(bool(LATIN.fullmatch(text)))])
+                     float(bool(LATIN.fullmatch(text))), overlap((start, end), read)])
     return np.array(rows, dtype=np.float32).reshape(-1, len(SHORT_FEATURES))
 
 
@@ -79,13 +89,13 @@ def span_candidates(q: Question, sentence: str, names: Names | None = None) -> l
             if sentence[s:e].strip() and not any(found_term(t, sentence[s:e]) for t in q.names)]
 
 
-def best_span(q: Question, sentence: str, model: AnswerModel,
-              names: Names | None = None) -> tuple[str, float] | None:
+def best_span(q: Question, sentence: str, model: AnswerModel, names: Names | None = None,
+              read: tuple[int, int] | None = None) -> tuple[str, float] | None:
     """The picker's best phrase of the asked kind and its probability, ``None`` when there is none."""
     found_spans = span_candidates(q, sentence, names) if model.short is not None else []
     if not found_spans:
         return None
-    probs = model.short.probability(span_features(q, sentence, found_spans))
+    probs = model.short.probability(span_features(q, sentence, found_spans, read))
     i = int(np.argmax(probs))
     start, end = found_spans[i]
     return sentence[start:end].strip(), float(probs[i])
@@ -96,7 +106,8 @@ def found_term(term, text: str) -> bool:
     return found(term, text) and any(len(form) >= len(text) - 1 for form in term.forms if form in text)
 
 
-def short_answer(q: Question, sentence: str, model: AnswerModel, names: Names | None = None) -> str | None:
+def short_answer(q: Question, sentence: str, model: AnswerModel, names: Names | None = None,
+                 read: tuple[int, int] | None = None) -> str | None:
     """The short answer when the picker is confident, else ``None``."""
-    best = best_span(q, sentence, model, names)
+    best = best_span(q, sentence, model, names, read)
     return best[0] if best is not None and best[1] >= model.short_threshold else None

@@ -52,6 +52,17 @@ class Passage:
     text: str
 
 
+def article(context_id: str) -> str:
+    """The DRCD article of a passage id (``drcd-dev-1147-5`` → ``drcd-dev-1147``)."""
+    return context_id.rsplit("-", 1)[0]
+
+
+def reader_article(name: str) -> bool:
+    """Whether a DRCD article is in the half the reader is fitted on (``scripts/fit_reader.py``); the answer
+    models are fitted on the other half (``scripts/fit_answer.py``). A stable hash, not Python's salted one."""
+    return hashlib.sha256(name.encode("utf-8")).digest()[0] % 2 == 0
+
+
 def read_jsonl(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]

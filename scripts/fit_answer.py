@@ -1,10 +1,14 @@
-"""Fit the answer models (sentence ranker, answer-or-refuse decision, short-answer picker) on DRCD only.
+"""Fit the answer models (ranker, reranker, answer-or-refuse decision, short-answer picker) on DRCD only.
 
     .venv/bin/python scripts/fit_answer.py [--eval-dir ../shared/eval] [--out rag/answer_model.json]
 
-Deterministic (fixed seeds, full-batch L-BFGS). DRCD's articles are split 70/30: the models are fitted on the
-first part, the operating points (answer threshold, short-answer threshold) are chosen on the held-out part,
-and the held-out figures are printed. Nothing from the sets we report on (dev, XQuAD, CMRC) is read.
+Deterministic (fixed seeds, full-batch L-BFGS). Only the questions of the DRCD articles the reader was not
+fitted on are asked (``evallib.reader_article``; every passage is indexed), so the reader's findings here are
+those of unseen questions. Those articles are split 70/30: the models are fitted on the first part, the
+operating points (answer threshold, short-answer threshold) are chosen on the held-out part, and the held-out
+figures are printed. The ranker is fitted first; the reader (``rag/reader.npz``) then reads each question's
+best candidates by it, and the reranker, the decision and the short-answer picker are fitted on what it found.
+Nothing from the sets we report on (dev, XQuAD, CMRC) is read.
 
 Examples, all asked of indexes built from DRCD passages:
   answerable     every question over the index of all passages;
@@ -37,14 +41,20 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evallib import EVAL_DIR, CachedEmbedder, contains_gold, passage_index, qa_passages, read_jsonl, short_right  # noqa: E402
+from evallib import (  # noqa: E402
+    EVAL_DIR, CachedEmbedder, article, contains_gold, passage_index, qa_passages, read_jsonl, reader_article,
+    short_right,
+)
 
-from rag.answer import pool_features, shown  # noqa: E402
+from rag.answer import Ranking, pool_features, read_best, shown  # noqa: E402
 from rag.answer_model import MODEL_FILE, AnswerModel, Linear  # noqa: E402
 from rag.bilingual import entries  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.evidence import candidates, near_text  # noqa: E402
-from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES, analyse, question_features  # noqa: E402
+from rag.features import (  # noqa: E402
+    QUESTION_FEATURES, READ_FEATURES, SENTENCE_FEATURES, analyse, question_features, read_features,
+)
+from rag.reader import Reader, open_reader  # noqa: E402
 from rag.names import entities  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.store import Index  # noqa: E402
@@ -78,10 +88,20 @@ class Example:
     near: list[str]
     answers: list[str]
     answerable: bool
+    top: list[int] | None = None
+    """The candidates the reader read (set once the ranker is fitted), with what it found."""
+    reading: object = None
+    z: np.ndarray | None = None
+    """``READ_FEATURES`` of the candidates read."""
 
+    def ranking(self, reranker: Linear, config: Config) -> Ranking:
+        scores = reranker.score(self.z)
+        picked, probs = shown(scores, config.evidence_mass, config.evidence_sentences)
+        return Ranking(self.top, scores, picked, probs, self.reading)
 
-def article(context_id: str) -> str:
-    return context_id.rsplit("-", 1)[0]
+    @property
+    def top_labels(self) -> np.ndarray:
+        return self.labels[self.top]
 
 
 def swap_fact(row: dict, passage: str, names_pool: list[str], rng: random.Random) -> str | None:
@@ -168,6 +188,14 @@ def examples(index: Index, rows: list[dict], kind: str, answerable: bool, train_
     return out
 
 
+def read_all(examples_: list[Example], ranker: Linear, reader: Reader, config: Config) -> None:
+    """Let the reader read each example's best candidates by the fitted ranker."""
+    for e in tqdm(examples_, desc="reading", leave=False):
+        scores = ranker.score(e.x)
+        e.top, e.reading = read_best(e.question.text, e.candidates, scores, reader, config.reader_sentences)
+        e.z = read_features(scores[e.top], e.reading.sentence_logp)
+
+
 def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -175,12 +203,13 @@ def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-def fit_ranker(train: list[Example], l2: float = 1e-2) -> Linear:
-    """Listwise softmax over each question's candidates: maximise the probability of the right sentences."""
-    groups = [e for e in train if e.labels.any()]
-    mean, scale = standardise(np.concatenate([e.x for e in groups]))
-    xs = [(e.x - mean) / scale for e in groups]
-    ys = [e.labels for e in groups]
+def fit_ranker(xs: list[np.ndarray], ys: list[np.ndarray], features: tuple[str, ...], l2: float = 1e-2) -> Linear:
+    """Listwise softmax over each question's candidates (``xs``, labels ``ys``): maximise the probability of
+    the right sentences, over the questions that have one."""
+    keep = [i for i, y in enumerate(ys) if y.any()]
+    mean, scale = standardise(np.concatenate([xs[i] for i in keep]))
+    xs = [(xs[i] - mean) / scale for i in keep]
+    ys = [ys[i] for i in keep]
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         total, grad = 0.0, np.zeros_like(w)
@@ -195,7 +224,7 @@ def fit_ranker(train: list[Example], l2: float = 1e-2) -> Linear:
         return total / n + l2 * w @ w, grad / n + 2 * l2 * w
 
     w = minimize(loss, np.zeros(xs[0].shape[1]), jac=True, method="L-BFGS-B").x
-    return Linear(SENTENCE_FEATURES, mean, scale, w)
+    return Linear(features, mean, scale, w)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], l2: float = 1e-3) -> Linear:
@@ -217,21 +246,22 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], l2: fl
     return Linear(features, mean, scale, w[:-1], float(w[-1]))
 
 
-def decisions(examples_: list[Example], ranker: Linear, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decisions(examples_: list[Example], reranker: Linear, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Question-level features, whether a shown sentence holds the answer, and whether the question is
     answerable."""
     g, right, answerable = [], [], []
     for e in examples_:
-        scores = ranker.score(e.x)
-        picked, probs = shown(scores, config.evidence_mass, config.evidence_sentences)
-        best = picked[0]
-        g.append(question_features(e.question, scores, e.x[best], e.dense, e.near[best], float(probs[picked].sum())))
-        right.append(float(e.labels[picked].any()))
+        r = e.ranking(reranker, config)
+        best = e.top[r.picked[0]]
+        g.append(question_features(e.question, r.scores, e.x[best], e.dense, e.near[best],
+                                   float(r.probs[r.picked].sum()), r.reader()))
+        right.append(float(e.top_labels[r.picked].any()))
         answerable.append(e.answerable)
     return np.array(g), np.array(right), np.array(answerable)
 
 
-def short_rows(examples_: list[Example], ranker: Linear, only_right: bool) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def short_rows(examples_: list[Example], reranker: Linear, config: Config,
+               only_right: bool) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Span features and labels (span contains a gold answer or lies inside one) in the ranker's best sentence
     of each answerable question (``only_right``: only where that sentence holds the answer); ``groups`` gives
     each row's question number."""
@@ -239,14 +269,15 @@ def short_rows(examples_: list[Example], ranker: Linear, only_right: bool) -> tu
     for n, e in enumerate(examples_):
         if not e.answerable or e.question.kind is None:
             continue
-        best = int(np.argmax(ranker.score(e.x)))
+        r = e.ranking(reranker, config)
+        best = e.top[r.picked[0]]
         if only_right and not e.labels[best]:
             continue
         sentence = e.candidates[best].text
         found = span_candidates(e.question, sentence, e.candidates[best].names)
         if not found:
             continue
-        xs.append(span_features(e.question, sentence, found))
+        xs.append(span_features(e.question, sentence, found, r.reading.spans[r.picked[0]]))
         ys.extend(short_right(sentence[s:t], e.answers) for s, t in found)
         groups.extend([n] * len(found))
     return (np.concatenate(xs) if xs else np.zeros((0, len(SHORT_FEATURES)))), np.array(ys, dtype=np.float64), groups
@@ -268,14 +299,14 @@ def choose_answer_threshold(p: np.ndarray, right: np.ndarray, answerable: np.nda
     return best_t, curve
 
 
-def evidence_curve(examples_: list[Example], ranker: Linear, most: int) -> list[str]:
+def evidence_curve(examples_: list[Example], reranker: Linear, most: int) -> list[str]:
     """Over the answerable examples: for each evidence mass, how often a shown sentence holds the answer and how
     many sentences are shown (``Config.evidence_mass``)."""
     answerable = [e for e in examples_ if e.answerable]
     lines = []
     for mass in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
-        picks = [shown(ranker.score(e.x), mass, most)[0] for e in answerable]
-        right = np.mean([e.labels[p].any() for e, p in zip(answerable, picks)])
+        picks = [shown(reranker.score(e.z), mass, most)[0] for e in answerable]
+        right = np.mean([e.top_labels[p].any() for e, p in zip(answerable, picks)])
         lines.append(f"  mass {mass:.1f}: answer shown {right:.3f}, sentences {np.mean([len(p) for p in picks]):.2f}")
     return lines
 
@@ -303,6 +334,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
+    parser.add_argument("--limit", type=int, default=None, help="ask at most this many questions of each kind (a trial)")
     args = parser.parse_args()
     started = time.time()
     rng = random.Random(SEED)
@@ -311,7 +343,7 @@ def main() -> int:
     passages = qa_passages(args.eval_dir / "drcd_train_corpus.jsonl")
     rows = read_jsonl(args.eval_dir / "drcd_train.jsonl")
     text = {p.pid: p.text for p in passages}
-    articles = sorted({article(p.pid) for p in passages})
+    articles = sorted({article(p.pid) for p in passages if not reader_article(article(p.pid))})
     rng.shuffle(articles)
     train_articles = set(articles[: int(len(articles) * (1 - HOLDOUT))])
 
@@ -349,26 +381,31 @@ def main() -> int:
     ]
     data = []
     for index, asked, kind, answerable in plan:
+        asked = [r for r in asked if not reader_article(article(r["context_id"]))][: args.limit]
         data += examples(index, draw(asked, kind, rng), kind, answerable, train_articles, embedder, config, kind)
     embedder.cache.flush()
     train = [e for e in data if e.train]
     held = [e for e in data if not e.train]
     print(f"{len(train)} training and {len(held)} held-out examples ({time.time() - started:.0f} s)")
 
-    ranker = fit_ranker([e for e in train if e.answerable])
-    g_train, right_train, ans_train = decisions(train, ranker, config)
+    fitted = [e for e in train if e.answerable]
+    ranker = fit_ranker([e.x for e in fitted], [e.labels for e in fitted], SENTENCE_FEATURES)
+    read_all(data, ranker, open_reader(config.models_dir, config.encoder), config)
+    print(f"read ({time.time() - started:.0f} s)")
+    reranker = fit_ranker([e.z for e in fitted], [e.top_labels for e in fitted], READ_FEATURES)
+    g_train, right_train, ans_train = decisions(train, reranker, config)
     answerable = fit_logistic(g_train, right_train, QUESTION_FEATURES)
-    g_held, right_held, ans_held = decisions(held, ranker, config)
+    g_held, right_held, ans_held = decisions(held, reranker, config)
     p_held = answerable.probability(g_held)
     english = np.array([e.kind.startswith("pseudo-English") for e in held])
     threshold, curve = choose_answer_threshold(p_held[~english], right_held[~english], ans_held[~english].astype(bool))
     threshold_other, curve_other = choose_answer_threshold(p_held[english], right_held[english],
                                                            ans_held[english].astype(bool))
 
-    sx, sy, _ = short_rows(train, ranker, only_right=True)
+    sx, sy, _ = short_rows(train, reranker, config, only_right=True)
     short = fit_logistic(sx, sy, SHORT_FEATURES)
     answered_held = [e for e, p, en in zip(held, p_held, english) if p >= (threshold_other if en else threshold)]
-    hx, hy, hgroups = short_rows(answered_held, ranker, only_right=False)
+    hx, hy, hgroups = short_rows(answered_held, reranker, config, only_right=False)
     hp, hright = best_short(hx, hy, hgroups, short)
     short_threshold = choose_short_threshold(hp, hright)
 
@@ -378,7 +415,12 @@ def main() -> int:
         idx = np.array([e.kind == kind for e in held])
         answered = p_held[idx] >= (threshold_other if kind.startswith("pseudo-English") else threshold)
         if kind in ("answerable", "pseudo-English"):
-            report[kind] = {"candidates_hold_answer": float(np.mean([e.labels.any() for e, i in zip(held, idx) if i])),
+            asked = [e for e, i in zip(held, idx) if i]
+            report[kind] = {"candidates_hold_answer": float(np.mean([e.labels.any() for e in asked])),
+                            "read_hold_answer": float(np.mean([e.top_labels.any() for e in asked])),
+                            "ranker_top1": float(np.mean([e.labels[np.argmax(ranker.score(e.x))] for e in asked])),
+                            "reranked_top1": float(np.mean([e.top_labels[np.argmax(reranker.score(e.z))]
+                                                            for e in asked])),
                             "shown_right": float(right_held[idx].mean()),
                             "answered_right": float((answered & (right_held[idx] > 0)).mean())}
         else:
@@ -393,17 +435,18 @@ def main() -> int:
     print("\n".join(curve_other))
     print(f"\nEvidence shown on held-out DRCD, Chinese answerable questions (at most {config.evidence_sentences}"
           f" sentences; shipped mass {config.evidence_mass}):")
-    print("\n".join(evidence_curve([e for e in held if e.kind == "answerable"], ranker, config.evidence_sentences)))
+    print("\n".join(evidence_curve([e for e in held if e.kind == "answerable"], reranker, config.evidence_sentences)))
     print(f"\nchosen answer thresholds: Chinese {threshold:.2f}, other languages {threshold_other:.2f}; "
           f"short-answer threshold {short_threshold:.2f}")
     for kind, figures in report.items():
         print(f"  {kind:<26}" + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                            for k, v in figures.items()))
-    info = {"data": "DRCD (drcd_train*.jsonl), articles split 70/30 with seed %d" % SEED,
+    info = {"data": "DRCD (drcd_train*.jsonl), the articles the reader was not fitted on, split 70/30 with seed %d"
+                    % SEED,
             "examples": {"train": len(train), "held_out": len(held)}, "held_out": report,
             "evidence": {"mass": config.evidence_mass, "sentences": config.evidence_sentences},
             "seconds": round(time.time() - started)}
-    AnswerModel(ranker, answerable, threshold, threshold_other, short, short_threshold, info).save(args.out)
+    AnswerModel(ranker, reranker, answerable, threshold, threshold_other, short, short_threshold, info).save(args.out)
     print(f"wrote {args.out} in {time.time() - started:.0f} s")
     return 0
 

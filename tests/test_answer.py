@@ -7,13 +7,14 @@ import numpy as np
 from rag.answer import disputed, retold, shown
 from rag.answer_model import load_model
 from rag.evidence import Candidate
-from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES
+from rag.features import QUESTION_FEATURES, READ_FEATURES, SENTENCE_FEATURES
 from rag.types import Chunk, Filters, Hit, PageMeta
 
 
 def test_shipped_model_matches_the_features_and_was_fitted_on_drcd():
     model = load_model()
     assert model.ranker.features == SENTENCE_FEATURES and model.answerable.features == QUESTION_FEATURES
+    assert model.reranker.features == READ_FEATURES
     assert 0.0 < model.answer_threshold < 1.0
     assert "DRCD" in model.info["data"]
 
