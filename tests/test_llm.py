@@ -5,6 +5,7 @@ import time
 import pytest
 from chat_server import ChatServer, Reply, source_with, sources
 
+from rag.cite import lead_with
 from rag.config import ROOT, Config
 from rag.llm import ChatClient, LLMError, relay
 from rag.pipeline import PaperTrail
@@ -66,7 +67,8 @@ def test_prompt_carries_numbered_sources(sample_rag):
     assert list(numbered) == list(range(1, len(hits) + 1))
     assert numbered[1] == hits[0].chunk.text
     assert body["messages"][-1]["content"].endswith(f"Question: {QUESTION}")
-    assert answer.answer == "2019年，西藏高新技术企业达到69家。[1]" and answer.notice is None
+    assert answer.answer == lead_with(answer.short_answer, "2019年，西藏高新技术企业达到69家。[1]")
+    assert answer.notice is None
 
 
 def test_markers_map_to_the_right_citations(sample_rag):
@@ -79,7 +81,8 @@ def test_markers_map_to_the_right_citations(sample_rag):
         answer = with_llm(sample_rag, server).ask(QUESTION)
         cited = source_with(server.requests[0], "69家")
     assert answer.citations[0].n == 1 and "69家" in answer.citations[0].text
-    assert answer.answer.startswith("西藏高新技术企业达到69家。[1]") and "[99]" not in answer.answer
+    assert answer.answer.startswith(lead_with(answer.short_answer, "西藏高新技术企业达到69家。[1]"))
+    assert "[99]" not in answer.answer
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     assert sources(server.requests[0])[cited] == answer.citations[0].text
 
