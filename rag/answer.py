@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer_model import AnswerModel
+from rag.answer_model import AnswerModel, Linear
 from rag.config import Config
 from rag.embed import Embedder
 from rag.evidence import Candidate, candidates, near_text
@@ -158,13 +158,19 @@ class Ranking:
         return float(self.reading.sentence_logp[self.picked[0]]), self.reading.none_logp
 
 
+def reranked(top: list[int], z: np.ndarray, reading: Reading, reranker: Linear, config: Config) -> Ranking:
+    """The reranker's scores over the candidates read (``z``: their ``READ_FEATURES``) and the evidence shown."""
+    scores = reranker.score(z)
+    picked, probs = shown(scores, config.evidence_mass, config.evidence_sentences)
+    return Ranking(top, scores, picked, probs, reading)
+
+
 def rank(question: str, pool: list[Candidate], x: np.ndarray, reader: Reader, config: Config,
          model: AnswerModel) -> Ranking:
     """Rank every candidate, let the reader read the best few, rerank those and pick the evidence."""
-    top, reading = read_best(question, pool, model.ranker.score(x), reader, config.reader_sentences)
-    scores = model.reranker.score(read_features(model.ranker.score(x[top]), reading.sentence_logp))
-    picked, probs = shown(scores, config.evidence_mass, config.evidence_sentences)
-    return Ranking(top, scores, picked, probs, reading)
+    scores = model.ranker.score(x)
+    top, reading = read_best(question, pool, scores, reader, config.reader_sentences)
+    return reranked(top, read_features(scores[top], reading.sentence_logp), reading, model.reranker, config)
 
 
 def decide(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder, index: Index, config: Config,

@@ -12,6 +12,7 @@ model once and exports one ONNX graph beside the encoder's export (its word vect
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -171,8 +172,6 @@ def export_reader(source: str, folder: Path, npz: Path = WEIGHTS) -> None:
 
 
 def fingerprint(npz: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(npz.read_bytes()).hexdigest()
 
 

@@ -46,7 +46,7 @@ from evallib import (  # noqa: E402
     short_right,
 )
 
-from rag.answer import Ranking, pool_features, read_best, shown  # noqa: E402
+from rag.answer import Ranking, pool_features, read_best, reranked, shown  # noqa: E402
 from rag.answer_model import MODEL_FILE, AnswerModel, Linear  # noqa: E402
 from rag.bilingual import entries  # noqa: E402
 from rag.config import Config  # noqa: E402
@@ -95,9 +95,7 @@ class Example:
     """``READ_FEATURES`` of the candidates read."""
 
     def ranking(self, reranker: Linear, config: Config) -> Ranking:
-        scores = reranker.score(self.z)
-        picked, probs = shown(scores, config.evidence_mass, config.evidence_sentences)
-        return Ranking(self.top, scores, picked, probs, self.reading)
+        return reranked(self.top, self.z, self.reading, reranker, config)
 
     @property
     def top_labels(self) -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from rag.config import Config
-from rag.reader import MAX_SPAN, MAX_TOKENS, WEIGHTS, lora_state, open_reader, read_logits, span_label, window
+from rag.reader import MAX_TOKENS, WEIGHTS, lora_state, open_reader, read_logits, span_label, window
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,6 @@ def test_spans_and_none_share_one_distribution(tokenizer):
     assert int(np.argmax(r.sentence_logp)) == 1
     assert np.exp(r.sentence_logp).sum() + np.exp(r.none_logp) == pytest.approx(1.0)
     assert r.spans[1] == (w.offsets[at][0], w.offsets[at + 1][1])
-    assert all(len(range(a, b)) <= len(sentences[1]) for a, b in [r.spans[1]])
-    assert MAX_SPAN >= 2
 
 
 def test_the_shipped_reader_is_small_and_fitted_on_drcd():
