@@ -159,11 +159,23 @@ def export_into(source: str, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def session(graph: Path, threads: int | None = None) -> Any:
+    """An ONNX Runtime CPU session over ``graph`` whose idle threads sleep instead of spinning: the encoder
+    and the reader run one after the other on the same cores, and a pool left spinning by one slowed the
+    other by 1.7× (reader 95 → 56 ms at p50 on 2 cores, ``docs/benchmarks.md``)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxEncoder:
     """Normalised sentence vectors from an export folder, batched by length (little padding)."""
 
     def __init__(self, folder: Path, backend: str = "onnx", threads: int | None = None) -> None:
-        import onnxruntime
         from tokenizers import Tokenizer
 
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -172,11 +184,7 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(int(manifest["max_length"]))
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = onnxruntime.InferenceSession(str(folder / FILES[backend]), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = session(folder / FILES[backend], threads)
         self.words = np.load(folder / WORDS, mmap_mode="r")
 
     def encode(self, texts: list[str], prompt: str = "", batch_size: int = 32, progress: bool = False) -> np.ndarray:

@@ -203,9 +203,9 @@ class OnnxReader(Reader):
     """The exported graph on ONNX Runtime, over the encoder export's word vectors and tokenizer."""
 
     def __init__(self, graph: Path, words: np.ndarray, tokenizer: Any) -> None:
-        import onnxruntime
+        from rag.onnx_encoder import session
 
-        self.session = onnxruntime.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+        self.session = session(graph)
         self.words = words
         self.tokenizer = tokenizer
 

@@ -310,3 +310,32 @@ def test_wrong_passwords_back_off_per_client(sample_rag, tmp_path: Path) -> None
         assert httpx.post(login, data={"username": "reader", "password": "s3cret"}).status_code == 200
         assert httpx.post(login, data={"username": "reader", "password": "wrong"}).status_code == 400
         assert time.monotonic() - started < 30
+
+
+def test_a_server_slow_to_answer_its_first_request_counts_as_up() -> None:
+    import http.server
+    import socket
+    import threading
+
+    from ui.app import answers
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            time.sleep(3.5)  # longer than the 3 s Gradio's own start-up probe waits
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert answers(f"http://127.0.0.1:{server.server_port}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    assert not answers(f"http://127.0.0.1:{closed}/", tries=2)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import httpx
 from starlette.middleware import Middleware
 
 from rag.config import Config
@@ -190,16 +191,35 @@ def launch(rag: PaperTrail, host: str = "127.0.0.1", port: int = 7860, auth: tup
     """
     config = rag.config
     demo = build_app(rag).queue(default_concurrency_limit=config.serve_concurrency)
-    demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False, quiet=True,
-                max_file_size=config.max_file_bytes, prevent_thread_lock=True, max_threads=config.serve_threads,
-                allowed_paths=[str(config.ocr_dir)],
-                app_kwargs={"middleware": [Middleware(LoginBackoff, config=config)], "routes": routes(rag, auth)},
-                css_paths=[ASSETS / "app.css"], head=f"<script>{(ASSETS / 'app.js').read_text()}</script>")
+    try:
+        demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False, quiet=True,
+                    max_file_size=config.max_file_bytes, prevent_thread_lock=True, max_threads=config.serve_threads,
+                    allowed_paths=[str(config.ocr_dir)],
+                    app_kwargs={"middleware": [Middleware(LoginBackoff, config=config)],
+                                "routes": routes(rag, auth)},
+                    css_paths=[ASSETS / "app.css"], head=f"<script>{(ASSETS / 'app.js').read_text()}</script>")
+    except ValueError:
+        # Gradio gives up on a server it has started when one HEAD of its page takes over 3 s, as it can on a
+        # busy machine; the server is up when it answers a patient request.
+        if not answers(demo.local_url or f"http://127.0.0.1:{port}/"):
+            demo.close()
+            raise
+        log.warning("the web chat was slow to answer its first request; serving anyway")
     watch(rag, demo)
     if block:
         print(f"PaperTrail web chat on http://{host}:{port}/, HTTP API under /api and /v1 (Ctrl+C to stop)")
         demo.block_thread()
     return demo
+
+
+def answers(url: str, tries: int = 3, timeout: float = 30.0) -> bool:
+    """Whether ``url`` answers (any status below 500) within ``tries`` requests of ``timeout`` seconds each."""
+    for _ in range(tries):
+        try:
+            return httpx.get(url, timeout=timeout).status_code < 500
+        except httpx.TransportError:
+            time.sleep(1.0)
+    return False
 
 
 def watch(rag: PaperTrail, demo: gr.Blocks) -> threading.Thread:
