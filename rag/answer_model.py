@@ -1,6 +1,6 @@
 """The fitted answer models, stored as JSON (no pickle): a sentence ranker, the answer-or-refuse decision and
 the short-answer picker, and the reranker over the reader's findings. ``scripts/fit_answer.py`` fits them on
-DRCD; inference is a few dot products."""
+DRCD; inference is a few dot products (the decision: a small network)."""
 
 from __future__ import annotations
 
@@ -41,13 +41,50 @@ class Linear:
 
 
 @dataclass(frozen=True)
+class Mlp:
+    """A one-hidden-layer network over standardised features: ``tanh(z @ w1 + b1) @ w2 + b2`` with
+    ``z = (x - mean) / scale``. The answer-or-refuse decision needs what a linear score cannot say, e.g. that
+    a confident reader does not count when the year the question asks about is nowhere near the evidence."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: float
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        z = (np.atleast_2d(x) - self.mean) / self.scale
+        return np.tanh(z @ self.w1 + self.b1) @ self.w2 + self.b2
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.score(x)))
+
+    def to_json(self) -> dict:
+        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "w1": self.w1.tolist(), "b1": self.b1.tolist(), "w2": self.w2.tolist(), "b2": self.b2}
+
+    @classmethod
+    def from_json(cls, row: dict) -> Mlp:
+        return cls(tuple(row["features"]),
+                   *(np.asarray(row[k], dtype=np.float64) for k in ("mean", "scale", "w1", "b1", "w2")),
+                   float(row["b2"]))
+
+
+def scorer(row: dict) -> Linear | Mlp:
+    """A stored linear model or network, told apart by its fields."""
+    return Mlp.from_json(row) if "w1" in row else Linear.from_json(row)
+
+
+@dataclass(frozen=True)
 class AnswerModel:
     """The fitted parts and the operating points chosen on the training data: the ranker scores every
     candidate, the reranker the best few after the reader read them (``rag.reader``)."""
 
     ranker: Linear
     reranker: Linear
-    answerable: Linear
+    answerable: Linear | Mlp
     answer_threshold: float
     """Answer a Chinese question when the answerable probability is at least this, else say the pages do not
     hold the answer."""
@@ -71,7 +108,7 @@ class AnswerModel:
     @classmethod
     def from_json(cls, row: dict) -> AnswerModel:
         return cls(Linear.from_json(row["ranker"]), Linear.from_json(row["reranker"]),
-                   Linear.from_json(row["answerable"]), float(row["answer_threshold"]),
+                   scorer(row["answerable"]), float(row["answer_threshold"]),
                    float(row["answer_threshold_other"]),
                    Linear.from_json(row["short"]) if row.get("short") else None,
                    float(row.get("short_threshold", 1.0)), row.get("info"))

@@ -38,7 +38,9 @@ NUMBER = re.compile(r"\d|[零〇一二两三四五六七八九十百千万亿][�
 DATE = re.compile(r"\d{1,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*[日号]|世纪|年代|[春夏秋冬][季天]|[〇零一二三四五六七八九十]{2,4}年|"
                   r"朝|时期|期间")
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9.'-]*[A-Za-z0-9]|[A-Z]")
-ASKED_NUMBER = re.compile(r"\d{2,}")
+ASKED_NUMBER = re.compile(r"\d{2,}|\d+\s*(?:月|日|号|季度|届|期)")
+"""Numbers a question pins its fact to: 2025, or a single digit with its unit (2月, 3日, 第5届), never a bare
+digit, which any figure on the page would contain."""
 
 
 @dataclass(frozen=True)

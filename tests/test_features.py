@@ -31,6 +31,12 @@ def test_english_question_covers_a_chinese_sentence_through_translations():
     assert coverage(q.terms, "2019年，西藏高新技术企业达69家。") > coverage(q.terms, "拉萨市举办运动会。")
 
 
+def test_a_single_digit_counts_as_asked_only_with_its_unit():
+    lexical = BM25.build([tokenize("1月份社会融资规模增量为7.06万亿元。")])
+    assert analyse("2月份社会融资规模增量是多少？", lexical, MODELS).numbers == ["2月"]
+    assert analyse("第5届画展有8个展区吗？", lexical, MODELS).numbers == ["5届"]
+
+
 def test_sentences_hold_the_kind_asked_for():
     assert holds("quantity", "企业达69家。") and not holds("quantity", "企业发展很快。")
     assert holds("time", "1786年2月2日，协会成立。")

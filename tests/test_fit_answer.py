@@ -10,7 +10,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from evallib import article, reader_article, short_right  # noqa: E402
-from fit_answer import Example, choose_answer_threshold, fit_logistic, fit_ranker, swap_fact  # noqa: E402
+from fit_answer import (  # noqa: E402
+    Example, choose_answer_threshold, fit_logistic, fit_mlp, fit_ranker, swap_fact,
+)
+
+from rag.answer_model import AnswerModel, Mlp  # noqa: E402
 
 from rag.features import SENTENCE_FEATURES  # noqa: E402
 
@@ -40,12 +44,33 @@ def test_logistic_regression_separates_and_threshold_balances_the_two_sides():
     assert 0.3 < t <= 0.7 and curve
 
 
+def test_the_network_learns_a_rule_no_linear_score_can_and_is_stored_as_json(tmp_path):
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 2, 400), rng.integers(0, 2, 400)
+    x = np.column_stack([a, b, a * 0]) + rng.normal(0, 0.1, (400, 3))
+    y = (a ^ b).astype(float)  # no weighted sum separates the four corners
+    accuracy = {fit.__name__: ((fit(x, y, ("a", "b", "c")).probability(x) >= 0.5) == y).mean()
+                for fit in (fit_logistic, fit_mlp)}
+    assert accuracy["fit_mlp"] >= 0.97 and accuracy["fit_logistic"] <= 0.8
+    network = fit_mlp(x, y, ("a", "b", "c"))
+    assert fit_mlp(x, y, ("a", "b", "c")).w1.tolist() == network.w1.tolist()  # deterministic
+    linear = fit_logistic(x, y, ("a", "b", "c"))
+    model = AnswerModel(linear, linear, network, 0.5, 0.5)
+    model.save(tmp_path / "m.json")
+    loaded = AnswerModel.from_json(__import__("json").loads((tmp_path / "m.json").read_text()))
+    assert isinstance(loaded.answerable, Mlp)
+    assert np.allclose(loaded.answerable.probability(x), network.probability(x))
+
+
 def test_changed_fact_questions_name_what_the_passage_never_states():
     import random
 
     row = {"question": "2019年西藏有多少家高新技术企业？"}
     swapped = swap_fact(row, "2019年，西藏高新技术企业达69家。", ["上海"], random.Random(0))
     assert swapped and "2019" not in swapped and swapped.endswith("年西藏有多少家高新技术企业？")
+    month = swap_fact({"question": "2月份社会融资规模增量是多少？"}, "1月份社会融资规模增量为7.06万亿元。", [],
+                      random.Random(0))
+    assert month and month.endswith("月份社会融资规模增量是多少？") and not month.startswith(("1月", "2月"))
 
 
 def test_short_answer_criterion():
