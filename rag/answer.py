@@ -125,8 +125,8 @@ def pool_features(q: Question, pool: list[Candidate], query: np.ndarray, hits: l
 
 
 def check_features(model: AnswerModel) -> None:
-    if (model.ranker.features, model.reranker.features, model.answerable.features) != (
-            SENTENCE_FEATURES, READ_FEATURES, QUESTION_FEATURES):
+    if (model.ranker.features, model.reranker.features, model.decision(0.0).features,
+            model.decision(1.0).features) != (SENTENCE_FEATURES, READ_FEATURES, QUESTION_FEATURES, QUESTION_FEATURES):
         raise ValueError("the answer model was fitted on other features; refit it with scripts/fit_answer.py")
 
 
@@ -188,7 +188,7 @@ def decide(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder
     best = pool[picked[0]]
     g = question_features(q, r.scores, x[picked[0]], [h.dense for h in hits], near_text(index, best.hit.chunk),
                           float(r.probs[r.picked].sum()), r.reader())
-    confidence = float(model.answerable.probability(g)[0])
+    confidence = float(model.decision(q.chinese).probability(g)[0])
     others = disputed(pool, picked, config.reprint_similarity)
     prob = dict(zip(r.top, r.probs.tolist()))
     evidence = [evidence_of(pool[i], index.documents[pool[i].hit.chunk.doc_id].text, prob.get(i, 0.0))

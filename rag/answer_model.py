@@ -93,6 +93,12 @@ class AnswerModel:
     short: Linear | None = None
     short_threshold: float = 1.0
     info: dict | None = None
+    answerable_other: Linear | Mlp | None = None
+    """The decision for a question in another language (``answerable`` when unset)."""
+
+    def decision(self, chinese: float) -> Linear | Mlp:
+        """The answer-or-refuse model for a question with this share of Chinese letters."""
+        return self.answerable if chinese >= 0.5 or self.answerable_other is None else self.answerable_other
 
     def threshold(self, chinese: float) -> float:
         """The operating point for a question with this share of Chinese letters."""
@@ -103,7 +109,8 @@ class AnswerModel:
                 "answerable": self.answerable.to_json(),
                 "answer_threshold": self.answer_threshold, "answer_threshold_other": self.answer_threshold_other,
                 "short": self.short.to_json() if self.short else None, "short_threshold": self.short_threshold,
-                "info": self.info or {}}
+                "info": self.info or {},
+                "answerable_other": self.answerable_other.to_json() if self.answerable_other else None}
 
     @classmethod
     def from_json(cls, row: dict) -> AnswerModel:
@@ -111,7 +118,8 @@ class AnswerModel:
                    scorer(row["answerable"]), float(row["answer_threshold"]),
                    float(row["answer_threshold_other"]),
                    Linear.from_json(row["short"]) if row.get("short") else None,
-                   float(row.get("short_threshold", 1.0)), row.get("info"))
+                   float(row.get("short_threshold", 1.0)), row.get("info"),
+                   scorer(row["answerable_other"]) if row.get("answerable_other") else None)
 
     def save(self, path: Path = MODEL_FILE) -> None:
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -55,11 +55,12 @@ def test_the_network_learns_a_rule_no_linear_score_can_and_is_stored_as_json(tmp
     network = fit_mlp(x, y, ("a", "b", "c"))
     assert fit_mlp(x, y, ("a", "b", "c")).w1.tolist() == network.w1.tolist()  # deterministic
     linear = fit_logistic(x, y, ("a", "b", "c"))
-    model = AnswerModel(linear, linear, network, 0.5, 0.5)
+    model = AnswerModel(linear, linear, network, 0.5, 0.5, answerable_other=linear)
     model.save(tmp_path / "m.json")
     loaded = AnswerModel.from_json(__import__("json").loads((tmp_path / "m.json").read_text()))
-    assert isinstance(loaded.answerable, Mlp)
-    assert np.allclose(loaded.answerable.probability(x), network.probability(x))
+    assert isinstance(loaded.decision(1.0), Mlp) and not isinstance(loaded.decision(0.0), Mlp)
+    assert np.allclose(loaded.decision(1.0).probability(x), network.probability(x))
+    assert AnswerModel(linear, linear, network, 0.5, 0.5).decision(0.0) is network
 
 
 def test_changed_fact_questions_name_what_the_passage_never_states():
