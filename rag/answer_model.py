@@ -1,6 +1,6 @@
 """The fitted answer models, stored as JSON (no pickle): a sentence ranker, the answer-or-refuse decision and
 the short-answer picker, and the reranker over the reader's findings. ``scripts/fit_answer.py`` fits them on
-DRCD; inference is a few dot products (the decision: a small network)."""
+DRCD; inference is a few dot products (the decision for Chinese questions: a small network)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from pathlib import Path
 import numpy as np
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
+
+
+def sigmoid(score: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-score))
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Linear:
         return ((np.atleast_2d(x) - self.mean) / self.scale) @ self.weights + self.bias
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.score(x)))
+        return sigmoid(self.score(x))
 
     def to_json(self) -> dict:
         return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
@@ -59,7 +63,7 @@ class Mlp:
         return np.tanh(z @ self.w1 + self.b1) @ self.w2 + self.b2
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.score(x)))
+        return sigmoid(self.score(x))
 
     def to_json(self) -> dict:
         return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
@@ -70,6 +74,11 @@ class Mlp:
         return cls(tuple(row["features"]),
                    *(np.asarray(row[k], dtype=np.float64) for k in ("mean", "scale", "w1", "b1", "w2")),
                    float(row["b2"]))
+
+
+def is_chinese(share: float) -> bool:
+    """Whether a question with this share of Chinese letters gets the Chinese decision and operating point."""
+    return share >= 0.5
 
 
 def scorer(row: dict) -> Linear | Mlp:
@@ -98,11 +107,11 @@ class AnswerModel:
 
     def decision(self, chinese: float) -> Linear | Mlp:
         """The answer-or-refuse model for a question with this share of Chinese letters."""
-        return self.answerable if chinese >= 0.5 or self.answerable_other is None else self.answerable_other
+        return self.answerable if is_chinese(chinese) or self.answerable_other is None else self.answerable_other
 
     def threshold(self, chinese: float) -> float:
         """The operating point for a question with this share of Chinese letters."""
-        return self.answer_threshold if chinese >= 0.5 else self.answer_threshold_other
+        return self.answer_threshold if is_chinese(chinese) else self.answer_threshold_other
 
     def to_json(self) -> dict:
         return {"ranker": self.ranker.to_json(), "reranker": self.reranker.to_json(),
