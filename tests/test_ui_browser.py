@@ -111,26 +111,40 @@ def test_language_follows_the_browser_then_the_toggle_and_errors_are_messages(br
     expect(page.get_by_role("tab", name="问答")).to_be_visible(timeout=30_000)
     expect(page.locator("#pt-send")).to_have_text("提问")
     expect(page.locator("#pt-sources")).to_contain_text("每个回答的出处显示在这里")
-    page.locator("#pt-filters").click()
-    choose(page, "#pt-from", "2026-04-03")
-    choose(page, "#pt-to", "2026-04-02")
+    inverted_dates(page)
     page.locator("#pt-question textarea").fill(EXAMPLES[0])
     page.locator("#pt-send").click()
     expect(page.get_by_text("日期范围为空：起始日期 2026-04-03 晚于截止日期 2026-04-02。")).to_be_visible()
     expect(page.locator("#pt-question textarea")).to_have_value(EXAMPLES[0])  # kept, to ask again
     expect(page.locator("#pt-chat")).not_to_contain_text("149.02")
+    page.get_by_role("tab", name="版面").click()
+    expect(page.locator("#pt-files")).to_contain_text("将文件拖放到此处")  # Gradio's own words
     page.screenshot(path=str(ARTIFACTS / "ui-zh.png"), full_page=True)
     page.locator("#pt-lang").get_by_text("English").click()
-    expect(page.get_by_role("tab", name="Chat")).to_be_visible()
+    expect(page.get_by_role("tab", name="Chat")).to_be_visible(timeout=30_000)
     expect(page.locator("#pt-send")).to_have_text("Ask")
+    expect(page.locator("#pt-question textarea")).to_have_value(EXAMPLES[0])  # the typed question carried over
+    page.get_by_role("tab", name="Pages").click()
+    expect(page.locator("#pt-files")).to_contain_text("Drop File Here")  # Gradio's own words follow the toggle
+    page.get_by_role("tab", name="Chat").click()
+    inverted_dates(page)
     page.locator("#pt-send").click()
     expect(page.get_by_text("The date range is empty: 2026-04-03 is after 2026-04-02.")).to_be_visible()
     page.reload()  # the choice is kept over the browser's language
     expect(page.get_by_role("tab", name="Pages")).to_be_visible(timeout=30_000)
     expect(page.locator("#pt-send")).to_have_text("Ask")
     page.locator("#pt-lang").get_by_text("中文").click()
-    expect(page.locator("#pt-send")).to_have_text("提问")
+    expect(page.locator("#pt-send")).to_have_text("提问", timeout=30_000)
+    page.get_by_role("tab", name="版面").click()
+    expect(page.locator("#pt-files")).to_contain_text("将文件拖放到此处")
     context.close()
+
+
+def inverted_dates(page) -> None:
+    """Filter from 2026-04-03 to 2026-04-02: an empty range."""
+    page.locator("#pt-filters").click()
+    choose(page, "#pt-from", "2026-04-03")
+    choose(page, "#pt-to", "2026-04-02")
 
 
 def test_on_a_phone_the_sources_sit_next_to_the_answer(browser, ui_url: str) -> None:

@@ -22,6 +22,7 @@ from ui.api import routes
 from ui.export import conversation_markdown
 from ui.filters import filters, page_of
 from ui.i18n import LANGUAGES, Refusal, language, t
+from ui.locale import ChosenLanguage
 from ui.library import SUFFIX_TEXT, Library, pages_tab, refuse
 from ui.render import chat_markdown, sources_html, text
 from ui.throttle import LoginBackoff
@@ -29,8 +30,8 @@ from ui.wording import Wording
 
 ASSETS = Path(__file__).parent / "assets"
 EXAMPLES = ["青藏铁路电气化外电配套工程总投资多少亿元？", "How many high-tech enterprises did Tibet have in 2019?"]
-BROWSER_LANGUAGE = "(saved) => [saved || navigator.language || '']"
-"""The language saved by the toggle, else the browser's."""
+BROWSER_LANGUAGE = "(hint) => [navigator.language || '']"
+"""The language chosen with the toggle, else the browser's (``ui.locale`` makes the chosen one the browser's)."""
 log = logging.getLogger(__name__)
 
 
@@ -125,7 +126,6 @@ def build_app(rag: PaperTrail) -> gr.Blocks:
     words = Wording(suffixes=SUFFIX_TEXT)
     with gr.Blocks(title="PaperTrail", analytics_enabled=False) as demo:
         answers = history_store(rag.config)
-        saved_language = gr.BrowserState(None, storage_key="papertrail-language")
         with gr.Row(elem_id="pt-top"):
             words(gr.Markdown, {"value": "header"})
             lang = gr.Radio(LANGUAGES, value="en", show_label=False, container=False, scale=0, min_width=200,
@@ -170,13 +170,17 @@ def build_app(rag: PaperTrail) -> gr.Blocks:
         chatbot.clear(lambda lang: app.view([], lang), [lang], view_io["outputs"], **private)
         export.click(None, [export_md], None, js="(markdown) => papertrailExport(markdown)", **private)
         restore_io = {**view_io, "fn": app.restore, "inputs": [answers, lang, chatbot]}
-        for event, show in ((demo.load(language, [saved_language], [lang], js=BROWSER_LANGUAGE, **private), restore_io),
-                            (lang.input(lambda choice: choice, [lang], [saved_language], **private), view_io)):
-            event = event.then(words.updates, [lang], words.components, **private).then(**show)
-            for step in shown:
-                event = event.then(**step)
-            if show is restore_io:  # the question box opens once the page is set up: nothing typed is lost
-                event.then(lambda: (gr.update(interactive=True),) * 2, None, [box, send], **private)
+        event = demo.load(language, [gr.Textbox(visible="hidden")], [lang], js=BROWSER_LANGUAGE, **private)
+        event = event.then(words.updates, [lang], words.components, **private).then(**restore_io)
+        for step in shown:
+            event = event.then(**step)
+        # the question box opens once the page is set up (nothing typed is lost), with the question typed before a
+        # switch of language
+        event.then(lambda: (gr.update(interactive=True),) * 2, None, [box, send], **private).then(
+            None, None, [box], js="() => [papertrailTyped()]", **private)
+        # Gradio sets its own words (the file drop zone, "Clear") once, as its front end starts: the toggle saves
+        # the choice and opens the page again in that language
+        lang.input(None, [lang], None, js="(lang) => papertrailChoose(lang)", **private)
         gr.api(app.chat, api_name="chat")
     return demo
 
@@ -195,7 +199,7 @@ def launch(rag: PaperTrail, host: str = "127.0.0.1", port: int = 7860, auth: tup
         demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False, quiet=True,
                     max_file_size=config.max_file_bytes, prevent_thread_lock=True, max_threads=config.serve_threads,
                     allowed_paths=[str(config.ocr_dir)],
-                    app_kwargs={"middleware": [Middleware(LoginBackoff, config=config)],
+                    app_kwargs={"middleware": [Middleware(LoginBackoff, config=config), Middleware(ChosenLanguage)],
                                 "routes": routes(rag, auth)},
                     css_paths=[ASSETS / "app.css"], head=f"<script>{(ASSETS / 'app.js').read_text()}</script>")
     except ValueError:

@@ -1,3 +1,19 @@
+// The toggle: keep the choice and open the page again in it; the conversation is kept in the browser and the
+// question being typed is carried over (papertrailTyped).
+function papertrailChoose(lang) {
+  localStorage.setItem("papertrail-locale", lang === "zh" ? "zh-CN" : "en");  // read by ui.locale's script
+  const question = document.querySelector("#pt-question textarea");
+  if (question && question.value) sessionStorage.setItem("papertrail-typed", question.value);
+  location.reload();
+}
+
+function papertrailTyped() {
+  const typed = sessionStorage.getItem("papertrail-typed");
+  sessionStorage.removeItem("papertrail-typed");
+  const question = document.querySelector("#pt-question textarea");
+  return typed ?? (question ? question.value : "");
+}
+
 // Clicking a [n] marker or a source line in the chat opens that passage in the sources panel.
 document.addEventListener("click", (event) => {
   const link = event.target.closest && event.target.closest('a[href^="#src-"]');
