@@ -30,6 +30,9 @@ ROW_OVERLAP = 0.5
 """Boxes are on one row when they overlap vertically by more than this share of the lower one's height."""
 PARAGRAPH_GAP = 1.6
 """A vertical gap above this many line heights starts a new paragraph."""
+BRIDGES, BRIDGE_ROWS, BRIDGE_HEIGHT = 2, 3, 1.5
+"""A line that bridges a gutter (``_unbridged``): at most this many to a gutter, with at least this many rows
+above and below that leave the gutter white, at most this many line heights tall."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ def _order(lines: Sequence[Box], frames: Sequence[Box], gutter: float) -> list[l
 
 def _cut(boxes: list[Box], gutter: float) -> list[list[Box]]:
     """Blocks of one region: split at gutters through it, else around the rows that cross its best gutter."""
+    boxes = _unbridged(boxes, gutter)
     columns = _split(boxes, [x1 for _, x1 in gaps(boxes, gutter)])
     if len(columns) > 1:
         return [block for column in columns for block in _cut(column, gutter)]
@@ -176,6 +180,43 @@ def _best_gutter(lines: list[list[Box]], gutter: float) -> float | None:
             centres.setdefault(round((a + b) / 2 / step), (a + b) / 2)
     shared = [c for c in centres.values() if sum(_beside(row, c) for row in lines) >= 2]
     return min(shared, key=lambda c: (sum(_crosses(row, c) for row in lines), c), default=None)
+
+
+def _unbridged(boxes: list[Box], gutter: float) -> list[Box]:
+    """The boxes with the lines that bridge a gutter cut in two at it, by their characters' share of the width.
+
+    OCR's line detector can join the short last line of one column to the line beside it in the next column
+    across a narrow gutter, and that one line would hide the gutter. A bridge is a line of body height (at most
+    ``BRIDGE_HEIGHT`` line heights) across a gap that at least ``BRIDGE_ROWS`` rows above it and as many below
+    it leave white; at most ``BRIDGES`` lines may bridge one gap (more is a headline or a boxed story across
+    the columns)."""
+    if len(boxes) < 2 * BRIDGE_ROWS + 1:
+        return boxes
+    body = median(b.height for b in boxes)
+    lines = rows(boxes)
+    for centre in sorted({(a + b) / 2 for row in lines for a, b in gaps(row, gutter)}):
+        bridges = [b for b in boxes if b.x0 < centre < b.x1]
+        if not bridges or len(bridges) > BRIDGES or any(b.height > BRIDGE_HEIGHT * body or len(b.text) < 2
+                                                        for b in bridges):
+            continue
+        white = [(a, b) for a, b in gaps([b for b in boxes if b not in bridges], gutter) if a <= centre <= b]
+        if not white or any(b.x0 >= white[0][0] or b.x1 <= white[0][1] for b in bridges):
+            continue  # a bridge reaches into the columns on both sides
+        beside = [row for row in lines if _beside(row, centre)]
+        top, bottom = min(b.y0 for b in bridges), max(b.y1 for b in bridges)
+        if (sum(min(b.y1 for b in row) <= top for row in beside) >= BRIDGE_ROWS
+                and sum(max(b.y0 for b in row) >= bottom for row in beside) >= BRIDGE_ROWS):
+            return [part for b in boxes for part in (_cut_at(b, *white[0]) if b in bridges else [b])]
+    return boxes
+
+
+def _cut_at(box: Box, left: float, right: float) -> list[Box]:
+    """A line cut in two across the white from ``left`` to ``right``, its text by the share of the width on each
+    side of the white's middle."""
+    n = round(len(box.text) * ((left + right) / 2 - box.x0) / (box.x1 - box.x0))
+    n = min(max(n, 1), len(box.text) - 1)
+    return [Box(box.x0, box.y0, min(left, box.x1), box.y1, box.text[:n].rstrip()),
+            Box(max(right, box.x0), box.y0, box.x1, box.y1, box.text[n:].lstrip())]
 
 
 def _crosses(row: list[Box], x: float) -> bool:

@@ -74,6 +74,25 @@ def test_word_gaps_and_one_wide_gap_do_not_make_columns():
     assert block_text(blocks[0]) == "Freetradezone\n姓名张三\nB1\nB2\nB3"
 
 
+def test_a_line_the_ocr_ran_across_the_gutter_is_cut_there_and_each_column_read_whole():
+    left, right = column("L", 10, 0, 10), column("R", 130, 0, 10)
+    # the detector's box of R5 starts inside the left column and takes the mark ending L5 with it
+    left[4] = Box(10, 56, 104, 66, "L5")
+    right[4] = Box(100, 55, 230, 67, "。R5")
+    blocks = reading_order(left + right)
+    assert texts(blocks) == [*(b.text for b in left[:5]), "。", *(b.text for b in left[5:]),
+                             *(b.text for b in right[:4]), "R5", *(b.text for b in right[5:])]
+    assert len(blocks) == 2
+
+
+def test_a_headline_or_a_boxed_story_across_the_gutter_is_not_cut():
+    left, right = column("L", 10, 40, 10), column("R", 130, 40, 10)
+    head = Box(10, 0, 230, 12, "headline")  # body height, but over the columns with nothing above
+    assert texts(reading_order([head, *left, *right]))[0] == "headline"
+    wide = column("W", 10, 200, 3, width=220)  # three lines of a story set across both columns
+    assert texts(reading_order([*left, *right, *wide]))[-3:] == ["W1", "W2", "W3"]
+
+
 def test_block_text_marks_paragraph_gaps():
     lines = column("A", 0, 0, 2) + column("B", 0, 60, 2)
     assert block_text(lines) == "A1\nA2\n\nB1\nB2"
