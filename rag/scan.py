@@ -81,11 +81,25 @@ def _scan(images: dict[int, Callable[[], Image.Image]], digest: str, name: str, 
         result = cache.read(digest, number, image)
         level = upright(result)
         text, placed = page_layout(reading_order(level))
-        original = {id(u): box for u, box in zip(level, result.lines)}
         out.append(Scan(number, text, result.width, result.height, cache.display(digest, number, image),
-                        [Placed(p.start, p.end, original[id(p.box)]) for p in placed]))
+                        [Placed(p.start, p.end, box) for p, box in zip(placed, on_page(placed, level, result.lines))]))
         if pages:
             pages(len(out), len(images))
+    return out
+
+
+def on_page(placed: list[Placed], level: list[Box], lines: list[Box]) -> list[Box]:
+    """Each placed box where it lies on the page image: its OCR line (``lines``, of which ``level`` are the
+    levelled boxes), or, for a piece of a line the reading order cut at a gutter, that part of its line."""
+    original = {id(u): box for u, box in zip(level, lines)}
+    out = []
+    for p in placed:
+        box = original.get(id(p.box))
+        if box is None:
+            whole = next(u for u in level if u.y0 == p.box.y0 and u.y1 == p.box.y1 and u.x0 <= p.box.x0 < u.x1)
+            line = original[id(whole)]
+            box = Box(line.x0 + p.box.x0 - whole.x0, line.y0, line.x0 + p.box.x1 - whole.x0, line.y1, p.box.text)
+        out.append(box)
     return out
 
 

@@ -63,11 +63,13 @@ def block_of(box: Box, truth: list[dict]) -> int:
     return max(truth, key=overlap)["block"]
 
 
-def order_errors(scan: Scan, truth: list[dict]) -> tuple[int, int]:
-    """Sentences mixing blocks out of reading order, and sentences, of an OCR'd page."""
+def order_errors(scan: Scan, truth: list[dict], size: tuple[int, int]) -> tuple[int, int]:
+    """Sentences mixing blocks out of reading order, and sentences, of an OCR'd page whose set lines (``truth``)
+    are in the pixels of a sheet of ``size`` (a PDF page is OCR'd as rendered at ``Config.ocr_dpi``)."""
     cleaned = clean(scan.text)
     starts = [p.start for p in scan.lines]
-    blocks = [block_of(p.box, truth) for p in scan.lines]
+    fx, fy = size[0] / scan.width, size[1] / scan.height
+    blocks = [block_of(Box(p.box.x0 * fx, p.box.y0 * fy, p.box.x1 * fx, p.box.y1 * fy), truth) for p in scan.lines]
 
     def block_at(raw: int) -> int | None:
         i = bisect_right(starts, raw) - 1
@@ -100,7 +102,7 @@ def run_set(folder: Path, pdf: bool, config: Config) -> dict:
             timings_file.write_text(json.dumps(timings, indent=1))
         seconds = timings[digest]["seconds"]
         cer, punct, chars = error_rates(page["text"], scan.text)
-        mixed, sentences = order_errors(scan, page["lines"])
+        mixed, sentences = order_errors(scan, page["lines"], page["size"])
         rows.append({"page": stem, "seconds": round(seconds, 1), "cer": cer, "punct": punct, "chars": chars,
                      "mixed": mixed, "sentences": sentences, "size": page["size"]})
         print(f"  {folder.name} {stem}: CER {cer:.2%} punct {punct:.2%} mixed {mixed}/{sentences} {seconds:.1f} s",
