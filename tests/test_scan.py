@@ -78,7 +78,7 @@ def test_a_page_image_is_read_column_by_column_with_every_line_placed(tmp_path, 
     cer, _, chars = error_rates(sheet.text(), page.text)
     assert chars > 150 and cer <= 0.02
     scale = 200 / 72
-    mixed, sentences = order_errors(page.scan, pixel_lines(sheet, 200))
+    mixed, sentences = order_errors(page.scan, pixel_lines(sheet, 200), (page.scan.width, page.scan.height))
     assert sentences >= 5 and mixed == 0
     assert "总投资149.02亿元" in page.text.replace("\n", "")
     assert (page.scan.width, page.scan.height) == (round(430 * scale), round(330 * scale))
@@ -250,3 +250,19 @@ def assert_box_over(bbox: list[float], sheet, words: str) -> None:
     x, y = (line.x0 + line.x1) / 2 / sheet.format.width, (line.y0 + line.y1) / 2 / sheet.format.height
     assert bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3], (bbox, x, y)
     assert bbox[3] - bbox[1] < 6 * line.size * LEADING / sheet.format.height
+
+
+def test_a_line_cut_at_a_gutter_keeps_its_part_of_the_ocr_line_on_the_page():
+    from rag.layout import Box, page_layout, reading_order
+    from rag.scan import on_page
+
+    lines = [Box(10, 14 * i, 110, 14 * i + 10, f"L{i}") for i in range(10)]
+    lines += [Box(130, 14 * i, 230, 14 * i + 10, f"R{i}") for i in range(10)]
+    lines[14] = Box(100, 55, 230, 67, "。R4")  # the detector ran R4's box into the left column
+    level = [Box(b.x0 + 5, b.y0, b.x1 + 5, b.y1, b.text) for b in lines]  # as levelled (shifted 5 px)
+    text, placed = page_layout(reading_order(level))
+    boxes = on_page(placed, level, lines)
+    assert sorted(b.text for b in boxes) == sorted(["。", "R4"] + [b.text for b in lines if b.text != "。R4"])
+    pieces = {b.text: b for b in boxes if b.text in ("。", "R4")}
+    assert pieces["。"].x0 == 100 and pieces["R4"].x1 == 230 and pieces["。"].x1 <= pieces["R4"].x0
+    assert text.index("L4") < text.index("。") < text.index("L5") < text.index("R3") < text.index("R4")
