@@ -60,11 +60,15 @@ def usable(text: str) -> bool:
 
 
 def render(data: bytes, index: int, dpi: int, max_pixels: int) -> Image.Image:
-    """Page ``index`` as a greyscale image at ``dpi``, or less where that would exceed ``max_pixels``."""
+    """Page ``index`` as a greyscale image at ``dpi``, or less where that would exceed ``max_pixels`` or where the
+    page's images hold no more detail (a 200 dpi scan is read at 200 dpi, as the same scan as an image file
+    would be, not upsampled)."""
     pdf = pdfium.PdfDocument(data)
     try:
         page = pdf[index]
         width, height = page.get_size()
+        native = [o.get_metadata().horizontal_dpi for o in page.get_objects([pdfium_c.FPDF_PAGEOBJ_IMAGE])]
+        dpi = min(dpi, max((d for d in native if d > 0), default=dpi))
         scale = min(dpi / 72, (max_pixels / max(width * height, 1.0)) ** 0.5)
         return page.render(scale=scale, grayscale=True).to_pil().convert("L")
     except pdfium.PdfiumError as err:

@@ -131,6 +131,20 @@ def test_a_pdf_keeps_its_text_layer_and_ocrs_its_image_only_page(tmp_path, page_
     assert second.scan is not None and "149.02亿元" in second.text.replace("\n", "")
 
 
+def test_a_scan_in_a_pdf_is_rendered_at_its_own_resolution_not_upsampled(page_png):
+    from rag.pdf import render
+
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(430, 330))
+    c.drawImage(ImageReader(io.BytesIO(page_png)), 0, 0, width=430, height=330)  # the 200 dpi page image
+    c.showPage()
+    c.save()
+    size = Image.open(io.BytesIO(page_png)).size
+    at_300, at_100 = render(buffer.getvalue(), 0, 300, 10**9).size, render(buffer.getvalue(), 0, 100, 10**9).size
+    assert abs(at_300[0] - size[0]) <= 1 and abs(at_300[1] - size[1]) <= 1
+    assert abs(at_100[0] - 430 * 100 / 72) <= 1 and abs(at_100[1] - 330 * 100 / 72) <= 1
+
+
 def test_the_usable_text_layer_rule():
     assert not usable("") and not usable("第3版 2026年4月2日")
     assert usable("达龙村骨瓷首批产品的销售收入是三十万元，带动周边群众增收。")
