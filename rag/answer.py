@@ -22,6 +22,7 @@ from rag.reprints import disagree
 from rag.retrieve import bigrams, cached_figures, containment
 from rag.short_answer import short_answer
 from rag.store import Index
+from rag.text import dated
 from rag.types import Hit
 
 def shown(scores: np.ndarray, mass: float, most: int) -> tuple[list[int], np.ndarray]:
@@ -120,7 +121,8 @@ def pool_features(q: Question, pool: list[Candidate], query: np.ndarray, hits: l
     """One row of ``SENTENCE_FEATURES`` per candidate."""
     sem, context = semantic_scores(pool, query, embedder)
     return sentence_features(q, Candidates(
-        [c.text for c in pool], [c.context for c in pool], sem, context, np.array([c.hit.dense for c in pool]),
+        [dated(c.text, c.hit.chunk.meta.date) for c in pool], [dated(c.context, c.hit.chunk.meta.date) for c in pool],
+        sem, context, np.array([c.hit.dense for c in pool]),
         [c.rank for c in pool], [c.inside for c in pool], [c.names for c in pool]), hits[0].dense)
 
 

@@ -34,6 +34,10 @@ class Linear:
     def probability(self, x: np.ndarray) -> np.ndarray:
         return sigmoid(self.score(x))
 
+    def short_cut(self, chinese: float) -> float:
+        """The short-answer threshold for a question with this share of Chinese letters."""
+        return self.short_threshold if is_chinese(chinese) else self.short_threshold_other
+
     def to_json(self) -> dict:
         return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
                 "weights": self.weights.tolist(), "bias": self.bias}
@@ -64,6 +68,10 @@ class Mlp:
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return sigmoid(self.score(x))
+
+    def short_cut(self, chinese: float) -> float:
+        """The short-answer threshold for a question with this share of Chinese letters."""
+        return self.short_threshold if is_chinese(chinese) else self.short_threshold_other
 
     def to_json(self) -> dict:
         return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
@@ -101,9 +109,12 @@ class AnswerModel:
     """The same for a question in another language (chosen on DRCD rendered into English word by word)."""
     short: Linear | None = None
     short_threshold: float = 1.0
+    """Give the picker's short answer to a Chinese question when its probability is at least this."""
     info: dict | None = None
     answerable_other: Linear | Mlp | None = None
     """The decision for a question in another language (``answerable`` when unset)."""
+    short_threshold_other: float = 1.0
+    """The short-answer threshold for a question in another language."""
 
     def decision(self, chinese: float) -> Linear | Mlp:
         """The answer-or-refuse model for a question with this share of Chinese letters."""
@@ -113,13 +124,18 @@ class AnswerModel:
         """The operating point for a question with this share of Chinese letters."""
         return self.answer_threshold if is_chinese(chinese) else self.answer_threshold_other
 
+    def short_cut(self, chinese: float) -> float:
+        """The short-answer threshold for a question with this share of Chinese letters."""
+        return self.short_threshold if is_chinese(chinese) else self.short_threshold_other
+
     def to_json(self) -> dict:
         return {"ranker": self.ranker.to_json(), "reranker": self.reranker.to_json(),
                 "answerable": self.answerable.to_json(),
                 "answer_threshold": self.answer_threshold, "answer_threshold_other": self.answer_threshold_other,
                 "short": self.short.to_json() if self.short else None, "short_threshold": self.short_threshold,
                 "info": self.info or {},
-                "answerable_other": self.answerable_other.to_json() if self.answerable_other else None}
+                "answerable_other": self.answerable_other.to_json() if self.answerable_other else None,
+                "short_threshold_other": self.short_threshold_other}
 
     @classmethod
     def from_json(cls, row: dict) -> AnswerModel:
@@ -128,7 +144,8 @@ class AnswerModel:
                    float(row["answer_threshold_other"]),
                    Linear.from_json(row["short"]) if row.get("short") else None,
                    float(row.get("short_threshold", 1.0)), row.get("info"),
-                   scorer(row["answerable_other"]) if row.get("answerable_other") else None)
+                   scorer(row["answerable_other"]) if row.get("answerable_other") else None,
+                   float(row.get("short_threshold_other", row.get("short_threshold", 1.0))))
 
     def save(self, path: Path = MODEL_FILE) -> None:
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -19,6 +19,7 @@ from rag.articles import is_heading
 from rag.names import Names, restored
 from rag.split import sentence_spans
 from rag.store import Index
+from rag.text import dated
 from rag.types import Chunk, Hit
 
 NEIGHBOURS = 1
@@ -66,8 +67,9 @@ def chunk_sentences(page_text: str, chunk: Chunk) -> list[tuple[int, int, int]]:
 
 
 def near_text(index: Index, chunk: Chunk) -> str:
-    """The headline, the chunk and the chunks beside it on the page: the story around a hit."""
-    return "\n".join(filter(None, [chunk.title, *(c.text for c in index.neighbours(chunk))]))
+    """The headline, the chunk and the chunks beside it on the page: the story around a hit (with the years its
+    去年, 今年 … name, ``rag.text.dated``)."""
+    return dated("\n".join(filter(None, [chunk.title, *(c.text for c in index.neighbours(chunk))])), chunk.meta.date)
 
 
 def sentence_vectors(index: Index, chunks: list[Chunk], page_text: str) -> dict[int, np.ndarray]:

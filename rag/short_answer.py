@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 import re
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.features import LATIN, Question, found
+from rag.answer_model import is_chinese
+from rag.features import KIND_RE, LATIN, Question, found
 from rag.names import Names, names_in
 
 if TYPE_CHECKING:
@@ -27,8 +29,21 @@ TIME_SPAN = re.compile(
     r"(?:公元前?)?(?:\d{1,4}|[〇零一二三四五六七八九]{2,4})\s*年(?:代)?(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|"
     r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*月|(?:\d{1,2}|[一二三四五六七八九十]+)\s*世纪(?:\s*\d{2}\s*年代)?(?:[初中末]期?)?|"
     r"[春夏秋冬][季天]")
+RANGE_LINK = re.compile(
+    r"\s*(?:(?:增长|增加|提高|提升|上升|下降|减少|扩大|缩小|跃升|攀升|回落|降低)?\s*(?:到|至)|[升降增减]至|-|~|～|—|–|to)\s*",
+    re.IGNORECASE)
+"""What joins the two figures of a change or a range: 从7000多亿元增长至9800多亿元, 3-5年."""
 SHORT_FEATURES = ("kind_span", "in_question", "near_terms", "position", "log_length", "crowd", "digits", "latin",
-                  "reader_overlap")
+                  "reader_overlap", "lead_in", "lead_out")
+CONTEXT = 6
+"""Characters of the question next to what it asks (…规模增量 in 1月份社会融资规模增量是多少) and of the sentence
+next to a span (…规模增量为 before 7.06万亿元) that ``lead_in`` and ``lead_out`` compare."""
+LINKS = "是为有达到了约共的\\s，,：:"
+LEADING_LINKS = re.compile(f"[{LINKS}]+$")
+"""Linking words at the end of what comes before."""
+TRAILING_LINKS = re.compile(f"^[{LINKS}]+")
+ASKED_UNIT = re.compile(r"^(?:亿元|万元|万亿|[个家项次人名位元件台种座条岁倍亿万千百年天]+)")
+"""The unit after 多少 in a question (多少家, 多少亿元), part of the answer's span, not of what comes after it."""
 
 
 def spans(kind: str, sentence: str, names: Names | None = None) -> list[tuple[int, int]]:
@@ -67,17 +82,39 @@ def overlap(a: tuple[int, int], b: tuple[int, int] | None) -> float:
     return shared / max(max(a[1], b[1]) - min(a[0], b[0]), 1)
 
 
+def asked_context(q: Question) -> tuple[str, str]:
+    """The words of a Chinese question just before and just after what it asks, less linking words (是, 为, 有 …):
+    ``("融资规模增量", "")`` for 1月份社会融资规模增量是多少."""
+    asked = KIND_RE[q.kind].search(q.text) if q.kind and is_chinese(q.chinese) else None
+    if asked is None:
+        return "", ""
+    after = ASKED_UNIT.sub("", re.sub(r"[？?。！!]+$", "", q.text[asked.end():]))
+    return LEADING_LINKS.sub("", q.text[: asked.start()])[-CONTEXT:], TRAILING_LINKS.sub("", after)[:CONTEXT]
+
+
+def shared_run(asked: str, near: str) -> float:
+    """The longest run of characters the question's words and the sentence's words next to a span share, over the
+    question's (0 when the question has none there)."""
+    if not asked:
+        return 0.0
+    return SequenceMatcher(None, asked, near, autojunk=False).find_longest_match(
+        0, len(asked), 0, len(near)).size / len(asked)
+
+
 def span_features(q: Question, sentence: str, found_spans: list[tuple[int, int]],
                   read: tuple[int, int] | None = None) -> np.ndarray:
     """One row of ``SHORT_FEATURES`` per span (``read``: the reader's span in the sentence)."""
     positions = term_positions(q, sentence)
+    before, after = asked_context(q)
     rows = []
     for start, end in found_spans:
         text = sentence[start:end]
         near = min((abs((start + end) / 2 - p) for p in positions), default=len(sentence))
         rows.append([1.0, float(text in q.text), 1.0 / (1.0 + near / 10.0), start / max(len(sentence), 1),
                      math.log1p(end - start), 1.0 / len(found_spans), float(bool(re.search(r"\d", text))),
-                     float(bool(LATIN.fullmatch(text))), overlap((start, end), read)])
+                     float(bool(LATIN.fullmatch(text))), overlap((start, end), read),
+                     shared_run(before, LEADING_LINKS.sub("", sentence[:start])[-CONTEXT:]),
+                     shared_run(after, TRAILING_LINKS.sub("", sentence[end:])[:CONTEXT])])
     return np.array(rows, dtype=np.float32).reshape(-1, len(SHORT_FEATURES))
 
 
@@ -90,15 +127,30 @@ def span_candidates(q: Question, sentence: str, names: Names | None = None) -> l
 
 
 def best_span(q: Question, sentence: str, model: AnswerModel, names: Names | None = None,
-              read: tuple[int, int] | None = None) -> tuple[str, float] | None:
-    """The picker's best phrase of the asked kind and its probability, ``None`` when there is none."""
+              read: tuple[int, int] | None = None) -> tuple[tuple[int, int], float] | None:
+    """The picker's best phrase of the asked kind, ``(start, end)``, and its probability; ``None`` when there is
+    none. When the question asks where a figure went from and to, the phrase holds both figures."""
     found_spans = span_candidates(q, sentence, names) if model.short is not None else []
     if not found_spans:
         return None
     probs = model.short.probability(span_features(q, sentence, found_spans, read))
     i = int(np.argmax(probs))
-    start, end = found_spans[i]
-    return sentence[start:end].strip(), float(probs[i])
+    return (widened(sentence, found_spans, i) if asks_two(q) else found_spans[i]), float(probs[i])
+
+
+def asks_two(q: Question) -> bool:
+    """A question that asks for two quantities: where a figure went from and to (从多少增长到多少)."""
+    return q.kind == "quantity" and len(KIND_RE["quantity"].findall(q.text)) >= 2
+
+
+def widened(sentence: str, found_spans: list[tuple[int, int]], i: int) -> tuple[int, int]:
+    """Span ``i`` with the figure it is linked to by 到/至/增长至/- (the whole change or range), else itself."""
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(found_spans):
+            (a, b), (c, d) = sorted([found_spans[i], found_spans[j]])
+            if RANGE_LINK.fullmatch(sentence[b:c]):
+                return a, d
+    return found_spans[i]
 
 
 def found_term(term, text: str) -> bool:
@@ -110,4 +162,4 @@ def short_answer(q: Question, sentence: str, model: AnswerModel, names: Names | 
                  read: tuple[int, int] | None = None) -> str | None:
     """The short answer when the picker is confident, else ``None``."""
     best = best_span(q, sentence, model, names, read)
-    return best[0] if best is not None and best[1] >= model.short_threshold else None
+    return sentence[best[0][0]:best[0][1]].strip() if best is not None and best[1] >= model.short_cut(q.chinese) else None

@@ -358,6 +358,12 @@ def evidence_curve(examples_: list[Example], reranker: Linear, most: int) -> lis
     return lines
 
 
+def short_curve(p: np.ndarray, y: np.ndarray) -> str:
+    """Short answers given and their precision at a few thresholds."""
+    return "  ".join(f"{t:.1f}: {int((p >= t).sum())} @ {y[p >= t].mean() if (p >= t).any() else 0:.3f}"
+                     for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9))
+
+
 def choose_short_threshold(p: np.ndarray, y: np.ndarray) -> float:
     for t in np.round(np.arange(0.05, 0.99, 0.01), 2):
         given = p >= t
@@ -366,15 +372,16 @@ def choose_short_threshold(p: np.ndarray, y: np.ndarray) -> float:
     return 1.0
 
 
-def best_short(x: np.ndarray, y: np.ndarray, groups: list[int], model: Linear) -> tuple[np.ndarray, np.ndarray]:
-    """Per question, the picker's best span's probability and whether it is right."""
+def best_short(x: np.ndarray, y: np.ndarray, groups: list[int],
+               model: Linear) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Per question, the picker's best span's probability, whether it is right, and the question's number."""
     probs = model.probability(x)
     best: dict[int, tuple[float, float]] = {}
     for p, label, g in zip(probs, y, groups):
         if g not in best or p > best[g][0]:
             best[g] = (float(p), float(label))
     values = np.array(list(best.values())).reshape(-1, 2)
-    return values[:, 0], values[:, 1]
+    return values[:, 0], values[:, 1], list(best)
 
 
 def main() -> int:
@@ -471,8 +478,10 @@ def main() -> int:
     short = fit_logistic(sx, sy, SHORT_FEATURES)
     answered_held = [e for e, p, en in zip(held, p_held, english) if p >= (threshold_other if en else threshold)]
     hx, hy, hgroups = short_rows(answered_held, reranker, config, only_right=False)
-    hp, hright = best_short(hx, hy, hgroups, short)
-    short_threshold = choose_short_threshold(hp, hright)
+    hp, hright, asked = best_short(hx, hy, hgroups, short)
+    short_english = np.array([answered_held[g].kind.startswith("pseudo-English") for g in asked], dtype=bool)
+    short_threshold = choose_short_threshold(hp[~short_english], hright[~short_english])
+    short_threshold_other = choose_short_threshold(hp[short_english], hright[short_english])
 
     kinds = sorted({e.kind for e in held})
     report = {}
@@ -490,9 +499,11 @@ def main() -> int:
                             "answered_right": float((answered & (right_held[idx] > 0)).mean())}
         else:
             report[kind] = {"refused": float((~answered).mean())}
-    given = hp >= short_threshold
-    report["short"] = {"given": int(given.sum()), "of": len(hp),
-                       "precision": float(hright[given].mean()) if given.any() else 0.0}
+    for name, part, cut in (("short", ~short_english, short_threshold),
+                            ("pseudo-English short", short_english, short_threshold_other)):
+        given = hp[part] >= cut
+        report[name] = {"given": int(given.sum()), "of": int(part.sum()),
+                        "precision": float(hright[part][given].mean()) if given.any() else 0.0}
     print("\nTrade-off on held-out DRCD, Chinese questions (answerable vs hard negative, off-topic, changed fact,"
           " keyword):")
     print("\n".join(curve))
@@ -501,8 +512,11 @@ def main() -> int:
     print(f"\nEvidence shown on held-out DRCD, Chinese answerable questions (at most {config.evidence_sentences}"
           f" sentences; shipped mass {config.evidence_mass}):")
     print("\n".join(evidence_curve([e for e in held if e.kind == "answerable"], reranker, config.evidence_sentences)))
+    print("\nShort answers on held-out DRCD (threshold: given @ precision):")
+    print(f"  Chinese         {short_curve(hp[~short_english], hright[~short_english])}")
+    print(f"  pseudo-English  {short_curve(hp[short_english], hright[short_english])}")
     print(f"\nchosen answer thresholds: Chinese {threshold:.2f}, other languages {threshold_other:.2f}; "
-          f"short-answer threshold {short_threshold:.2f}")
+          f"short-answer thresholds: Chinese {short_threshold:.2f}, other languages {short_threshold_other:.2f}")
     for kind, figures in report.items():
         print(f"  {kind:<26}" + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                            for k, v in figures.items()))
@@ -514,7 +528,7 @@ def main() -> int:
             "evidence": {"mass": config.evidence_mass, "sentences": config.evidence_sentences},
             "seconds": round(time.time() - started)}
     AnswerModel(ranker, reranker, answerable, threshold, threshold_other, short, short_threshold, info,
-                answerable_other).save(args.out)
+                answerable_other, short_threshold_other).save(args.out)
     print(f"wrote {args.out} in {time.time() - started:.0f} s")
     return 0
 

@@ -8,6 +8,7 @@ from rag.answer import disputed, retold, shown
 from rag.answer_model import load_model
 from rag.evidence import Candidate
 from rag.features import QUESTION_FEATURES, READ_FEATURES, SENTENCE_FEATURES
+from rag.pipeline import PaperTrail
 from rag.types import Chunk, Filters, Hit, PageMeta
 
 
@@ -48,6 +49,26 @@ def test_a_figure_for_a_city_the_story_does_not_give_is_refused(sample_rag):
 def test_a_short_question_with_its_figure_on_the_page_is_answered(sample_rag):
     answer = sample_rag.ask("1月份社会融资规模增量是多少？")
     assert not answer.abstained and "7.06万亿" in answer.answer
+
+
+def test_a_question_for_where_a_figure_went_is_answered_with_both_figures(sample_rag):
+    answer = sample_rag.ask("北京技术合同成交额从多少增长到多少？")
+    assert answer.short_answer == "7000多亿元增长至9800多亿元"
+    assert answer.answer.startswith("7000多亿元增长至9800多亿元")
+
+
+def test_a_year_a_dated_story_calls_last_year_is_a_year_it_states(sample_rag, tmp_path):
+    story = ("# 基础研究投入创新高\n\n本报北京3月5日电 过去一年，我国基础研究投入接近2800亿元，占比创历史新高。"
+             "全社会研发投入超过3.92万亿元，全球创新指数排名跃升至第10位。\n\n"
+             "科技部有关负责人表示，将继续加大对基础研究的稳定支持，完善多元投入机制。\n")
+    for name, answered in (("科技日报_2026-03-05_02.txt", True), ("科技日报_2024-03-05_02.txt", False)):
+        folder = tmp_path / name[:-4]
+        folder.mkdir()
+        (folder / name).write_text(story, encoding="utf-8")
+        rag = PaperTrail.create(sample_rag.config.with_(index_dir=folder / "index"), sample_rag.embedder)
+        rag.ingest([folder / name])
+        answer = rag.ask("2025年我国基础研究投入是多少？")
+        assert answer.abstained != answered, (name, answer.confidence)
 
 
 def test_a_refusal_names_the_filters_in_effect(sample_rag):

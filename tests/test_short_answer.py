@@ -1,4 +1,7 @@
-from rag.short_answer import spans
+from rag.config import Config
+from rag.features import analyse as analyse_with
+from rag.lexical import BM25, tokenize
+from rag.short_answer import asked_context, asks_two, span_candidates, span_features, spans, widened
 
 
 def phrases(kind: str, sentence: str) -> list[str]:
@@ -15,3 +18,33 @@ def test_time_spans():
     assert phrases("time", "1786年2月2日，亚洲协会在加尔各答举行。")[0] == "1786年2月2日"
     assert "19世纪晚期" in "".join(phrases("time", "天城文在19世纪晚期成为标准。")) or \
         "19世纪" in phrases("time", "天城文在19世纪晚期成为标准。")
+
+
+def test_a_question_for_where_a_figure_went_gets_both_figures():
+    sentence = "2021年至2025年，北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%。"
+    lexical = BM25.build([tokenize(sentence)])
+
+    def analyse(question: str):
+        return analyse_with(question, lexical, Config().models_dir)
+
+    found = span_candidates(analyse("北京技术合同成交额从多少增加到了多少？"), sentence)
+    at = {sentence[s:e]: i for i, (s, e) in enumerate(found)}
+    whole = (sentence.index("7000"), sentence.index("，提升"))
+    assert widened(sentence, found, at["7000多亿元"]) == whole and widened(sentence, found, at["9800多亿元"]) == whole
+    assert widened(sentence, found, at["40.8%"]) == found[at["40.8%"]]  # not linked to either
+    assert asks_two(analyse("北京技术合同成交额从多少增加到了多少？"))
+    assert not asks_two(analyse("北京技术合同成交额增长了多少？"))
+    assert widened("营收3亿元，利润1亿元。", spans("quantity", "营收3亿元，利润1亿元。"), 0) == (2, 5)
+
+
+def test_the_words_next_to_what_a_question_asks_point_at_the_figure_they_precede_or_follow():
+    sentence = "1月份社会融资规模增量为7.06万亿元，同比多增5833亿元。"
+    lexical = BM25.build([tokenize(sentence)])
+    q = analyse_with("1月份社会融资规模增量是多少？", lexical, Config().models_dir)
+    assert asked_context(q) == ("融资规模增量", "")
+    found = span_candidates(q, sentence)
+    lead_in = dict(zip((sentence[s:e] for s, e in found), span_features(q, sentence, found)[:, -2]))
+    assert lead_in["7.06万亿元"] == 1.0 and lead_in["5833亿元"] < 0.5
+    after = analyse_with("西藏2019年有多少家高新技术企业？", lexical, Config().models_dir)
+    assert asked_context(after) == ("藏2019年", "高新技术企业")  # the unit 家 belongs to the answer
+    assert asked_context(analyse_with("How many enterprises did Tibet have?", lexical, Config().models_dir)) == ("", "")
