@@ -157,7 +157,8 @@ def answer_score(rag: PaperTrail, questions: list[Question]) -> dict[str, float]
     n = max(len(questions), 1)
     answerable = max(sum(q.answerable for q in questions), 1)
     return {"answer": right / n, "abstain": abstained / n, "answered_n": len(questions),
-            "short_given": short_given / answerable, "short_precision": short_ok / max(short_given, 1)}
+            "short_given": short_given / answerable,
+            **({"short_precision": short_ok / short_given} if short_given else {})}  # none given: no precision
 
 
 def protocol(name: str, lang: str, eval_dir: Path, embedder: CachedEmbedder, config: Config, titles: str,
