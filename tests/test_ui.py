@@ -152,7 +152,8 @@ def test_upload_refuses_bad_metadata_and_types(client: Client, tmp_path: Path) -
     binary = tmp_path / "scan.txt"
     binary.write_bytes(b"\x00\x01\x02" * 100)
     status, *_ = client.predict([handle_file(str(binary))], "", "", "", api_name="/upload")
-    assert "**failed**" in status and "scan\\.txt" in status  # Markdown, names escaped as text
+    assert "**failed**" in status and "scan\\.txt\\: binary content" in status  # Markdown, names escaped as text
+    assert "uploads" not in status  # the file as uploaded, not where the server keeps it
 
 
 def test_safe_name_keeps_files_inside_the_folder() -> None:

@@ -107,9 +107,11 @@ def add_upload(rag: PaperTrail, source: Path, name: str, meta: PageMeta,
     except Exception as err:  # a front end's boundary: the reason goes to the user, the trace to the server log
         log.exception("ingest failed: %s", stored)
         report = IngestReport(failed=[f"{name}: {err}"])
+    # reasons and warnings name the file as uploaded: where the server keeps uploads is not the browser's business
+    warnings = [w.replace(str(stored), name) for w in report.warnings]
     if report.indexed:
-        return Upload(name, "added", stored, report.chunks, warnings=report.warnings)
+        return Upload(name, "added", stored, report.chunks, warnings=warnings)
     discard(stored)
     if report.failed:
-        return Upload(name, "failed", reasons=report.failed, warnings=report.warnings)
-    return Upload(name, "skipped", reasons=[t(lang, "already_indexed", name=name)], warnings=report.warnings)
+        return Upload(name, "failed", reasons=[r.replace(str(stored), name) for r in report.failed], warnings=warnings)
+    return Upload(name, "skipped", reasons=[t(lang, "already_indexed", name=name)], warnings=warnings)
