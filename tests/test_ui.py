@@ -340,3 +340,12 @@ def test_a_server_slow_to_answer_its_first_request_counts_as_up() -> None:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     assert not answers(f"http://127.0.0.1:{closed}/", tries=2)
+
+
+def test_the_page_starts_with_the_chosen_language_script_and_nothing_else_is_touched(ui_url: str) -> None:
+    page = httpx.get(ui_url, timeout=30)
+    head = page.text[page.text.index("<head>"):]
+    assert head.startswith("<head><script>(() => { const chosen = localStorage.getItem('papertrail-locale');")
+    assert int(page.headers["content-length"]) == len(page.content)
+    config = httpx.get(ui_url + "config", timeout=30)  # not HTML: passes untouched
+    assert config.json()["version"] and "const chosen = localStorage" not in config.text
