@@ -34,10 +34,6 @@ class Linear:
     def probability(self, x: np.ndarray) -> np.ndarray:
         return sigmoid(self.score(x))
 
-    def short_cut(self, chinese: float) -> float:
-        """The short-answer threshold for a question with this share of Chinese letters."""
-        return self.short_threshold if is_chinese(chinese) else self.short_threshold_other
-
     def to_json(self) -> dict:
         return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
                 "weights": self.weights.tolist(), "bias": self.bias}
@@ -68,10 +64,6 @@ class Mlp:
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return sigmoid(self.score(x))
-
-    def short_cut(self, chinese: float) -> float:
-        """The short-answer threshold for a question with this share of Chinese letters."""
-        return self.short_threshold if is_chinese(chinese) else self.short_threshold_other
 
     def to_json(self) -> dict:
         return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),

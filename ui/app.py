@@ -22,8 +22,8 @@ from ui.api import routes
 from ui.export import conversation_markdown
 from ui.filters import filters, page_of
 from ui.i18n import LANGUAGES, Refusal, language, t
-from ui.locale import ChosenLanguage
 from ui.library import SUFFIX_TEXT, Library, pages_tab, refuse
+from ui.locale import ChosenLanguage
 from ui.render import chat_markdown, sources_html, text
 from ui.throttle import LoginBackoff
 from ui.wording import Wording
