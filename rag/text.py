@@ -13,9 +13,9 @@ def cjk_share(text: str) -> float:
     return sum(bool(CJK_CHAR.match(c)) for c in chars) / len(chars) if chars else 0.0
 
 
-RELATIVE_YEARS = {"前年": -2, "去年": -1, "上一年": -1, "上年": -1, "过去一年": -1, "今年": 0, "本年": 0, "当年": 0,
-                  "明年": 1}
-"""Words a news story uses for a year, by offset from the year it was printed in."""
+RELATIVE_YEARS = {"前年": -2, "去年": -1, "上一年": -1, "上年": -1, "过去一年": -1, "今年": 0, "本年": 0, "明年": 1}
+"""Words a news story uses for a year, by offset from the year it was printed in (not 当年, "that year", which
+names whatever year the story was just speaking of)."""
 RELATIVE_YEAR = re.compile("|".join(sorted(RELATIVE_YEARS, key=len, reverse=True)))
 
 
