@@ -57,6 +57,11 @@ def test_a_question_for_where_a_figure_went_is_answered_with_both_figures(sample
     assert answer.answer.startswith("7000多亿元增长至9800多亿元")
 
 
+def test_a_question_for_how_much_a_figure_grew_is_answered_with_the_change(sample_rag):
+    assert sample_rag.ask("北京技术合同成交额增长了多少").short_answer == "提升了40.8%"  # not the level, 9800多亿元
+    assert sample_rag.ask("北京技术合同成交额增长到了多少？").short_answer == "9800多亿元"
+
+
 def test_a_year_a_dated_story_calls_last_year_is_a_year_it_states(sample_rag, tmp_path):
     story = ("# 基础研究投入创新高\n\n本报北京3月5日电 过去一年，我国基础研究投入接近2800亿元，占比创历史新高。"
              "全社会研发投入超过3.92万亿元，全球创新指数排名跃升至第10位。\n\n"

@@ -1,7 +1,9 @@
 from rag.config import Config
 from rag.features import analyse as analyse_with
 from rag.lexical import BM25, tokenize
-from rag.short_answer import asked_context, asks_two, span_candidates, span_features, spans, widened
+from rag.short_answer import (
+    asked_context, asks_change, asks_two, span_candidates, span_features, spans, stated_changes, widened,
+)
 
 
 def phrases(kind: str, sentence: str) -> list[str]:
@@ -48,3 +50,18 @@ def test_the_words_next_to_what_a_question_asks_point_at_the_figure_they_precede
     after = analyse_with("西藏2019年有多少家高新技术企业？", lexical, Config().models_dir)
     assert asked_context(after) == ("藏2019年", "高新技术企业")  # the unit 家 belongs to the answer
     assert asked_context(analyse_with("How many enterprises did Tibet have?", lexical, Config().models_dir)) == ("", "")
+
+
+def test_a_question_for_how_much_a_figure_changed_gets_the_change_not_the_level():
+    sentence = "2021年至2025年，北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%。"
+    lexical = BM25.build([tokenize(sentence)])
+    found = spans("quantity", sentence)
+    changes = stated_changes(sentence, found)
+    assert [sentence[start:found[i][1]] for i, start in changes.items()] == ["提升了40.8%"]
+    financing = "1月份社会融资规模增量为7.06万亿元，同比多增5833亿元。"
+    found = spans("quantity", financing)
+    assert [financing[start:found[i][1]] for i, start in stated_changes(financing, found).items()] == ["多增5833亿元"]
+    for question, asked in (("北京技术合同成交额增长了多少？", True), ("进出口总额同比增长多少百分比？", True),
+                            ("北京技术合同成交额增长到了多少？", False), ("成交额从多少增加到多少？", False),
+                            ("北京技术合同成交额是多少？", False), ("How much did it grow?", False)):
+        assert asks_change(analyse_with(question, lexical, Config().models_dir)) is asked, question
