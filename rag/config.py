@@ -89,6 +89,10 @@ class Config:
     """The Qdrant server's API key (never saved in the index)."""
     qdrant_collection: str | None = None
     """The collection of a new ``qdrant`` index; ``None``: the index folder's name and a hash of its path."""
+    qdrant_shards: int | None = None
+    """Shards of a new ``qdrant`` index's collection on a cluster (``None``: the server's default, one per node)."""
+    qdrant_replicas: int | None = None
+    """Copies of each shard on a cluster (``None``: the server's default, 1); local mode ignores both."""
     filter_scan: int = 1_000
     """Under filters passing at most this many chunks, every one of them is a candidate (exact within the
     selection, as before filters were pushed down); above it, ``candidates`` from each store."""
@@ -186,6 +190,9 @@ class Config:
             raise ValueError(f"encoder {self.encoder!r} is not one of {', '.join(ENCODERS)}")
         if self.store not in STORES:
             raise ValueError(f"store {self.store!r} is not one of {', '.join(STORES)}")
+        for name in ("qdrant_shards", "qdrant_replicas"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
 
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed."""

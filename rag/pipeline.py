@@ -21,7 +21,8 @@ from rag.ingest import IngestReport, ingest, remove, set_meta
 from rag.lock import write_lock
 from rag.metadata import checked, write_sidecar
 from rag.purge import purge_ocr, purge_uploads
-from rag.store import FaissStore, Index, Layout, VectorStore
+from rag.store import FaissStore, Index, Layout, QdrantStore, VectorStore
+from rag.store.qdrant_store import Location
 from rag.llm import ChatClient, LLMError, relay
 from rag.reader import Reader, open_reader
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
@@ -46,11 +47,14 @@ def dense_store(config: Config, dim: int) -> VectorStore:
     """The empty dense store of a new index (``Config.store``)."""
     if config.store == "faiss":
         return FaissStore(dim, layout=layout_of(config))
-    from rag.store.qdrant_store import Location, QdrantStore
+    return QdrantStore.create(dim, qdrant_location(config), config.collection, str(config.index_dir.resolve()),
+                              config.qdrant_shards, config.qdrant_replicas)
 
-    location = Location(url=config.qdrant_url, api_key=config.qdrant_api_key) if config.qdrant_url else \
+
+def qdrant_location(config: Config) -> Location:
+    """Where a new ``qdrant`` index's collection is: the server ``qdrant_url``, else local mode in ``qdrant_dir``."""
+    return Location(url=config.qdrant_url, api_key=config.qdrant_api_key) if config.qdrant_url else \
         Location(path=config.qdrant_dir)
-    return QdrantStore.create(dim, location, config.collection)
 
 
 def load_index(config: Config) -> Index:
@@ -71,6 +75,17 @@ class Snapshot:
 
     index: Index
     retriever: Retriever
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What ``PaperTrail.migrate`` did: ``moved`` vectors into ``store``; ``left``: the Qdrant collection still
+    holding the old version's vectors, to drop once no reader uses it (``None`` for FAISS files, pruned with their
+    version)."""
+
+    moved: int
+    store: str
+    left: str | None
 
 
 class PaperTrail:
@@ -185,6 +200,32 @@ class PaperTrail:
             if page.uploaded and "#" not in doc.source:
                 write_sidecar(Path(doc.path), meta)
         return page
+
+    def migrate(self, to: Config, progress: Callable[[int, int], None] | None = None) -> Migration:
+        """Move the dense vectors into the store ``to`` names for a new index (``store``, ``qdrant_*``,
+        ``vector_index``) and save that as a new version.
+
+        Questions keep being answered from the current version until the new one is swapped in. The old store
+        keeps its vectors (older versions use them): FAISS files are pruned with their version, a Qdrant
+        collection left behind can be dropped once no reader uses the old version. Moving into the collection the
+        vectors are already in is a ``ValueError`` (creating it would empty it).
+        """
+        with self._writer, write_lock(self.config.index_dir):
+            current = self._reload_if_stale()
+            target = to.with_(index_dir=self.config.index_dir)
+            dense = current.dense
+            if target.store == "qdrant" and isinstance(dense, QdrantStore) and \
+                    (qdrant_location(target).to_json(), target.collection) == (dense.location.to_json(),
+                                                                                dense.collection):
+                raise ValueError(f"the vectors are already in Qdrant collection {dense.collection!r} at "
+                                 f"{dense.location.to_json()}")
+            work = current.moved_to(dense_store(target, current.dim), progress)
+            work.save(self.config.index_dir)
+            self._publish(work)
+        left = f"Qdrant collection {dense.collection!r} at {dense.location.to_json()}" \
+            if isinstance(dense, QdrantStore) else None
+        return Migration(len(work), target.store if target.store == "faiss" else
+                         f"Qdrant collection {target.collection!r} at {qdrant_location(target).to_json()}", left)
 
     def pages(self) -> list[Page]:
         """The indexed pages, in ingest order, from the current version; each page's ``id`` is a key for ``remove``."""

@@ -36,7 +36,7 @@ from rag.store.qdrant_store import Location, QdrantStore  # noqa: E402
 
 def in_qdrant(index: Index, folder: Path, name: str) -> Index:
     """A copy of ``index`` whose dense vectors are in a new local-mode Qdrant collection."""
-    store = QdrantStore.create(index.dim, Location(path=folder), name)
+    store = QdrantStore.create(index.dim, Location(path=folder), name, name)
     ids = index.ids()
     store.add(ids, index.dense.vectors(ids), [c.meta for c in index.chunks])
     other = index.copy()

@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.cli import build_parser, format_answer, main, read_questions
@@ -37,13 +38,14 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_argument_has_help_and_llm_flags_only_where_they_apply():
     commands = subcommands()
-    assert set(commands) == {"ingest", "ask", "batch", "serve", "list", "remove"}
+    assert set(commands) == {"ingest", "ask", "batch", "serve", "list", "remove", "migrate"}
     for name, sub in commands.items():
         assert all(action.help for action in sub._actions), name
         flags = {flag for action in sub._actions for flag in action.option_strings}
         assert ("--llm-base-url" in flags) == (name in {"ask", "batch", "serve"}), name
         assert ("--model" in flags) == (name == "ingest"), name
-        assert ("--store" in flags) == ("--qdrant-path" in flags) == (name in {"ingest", "ask", "batch", "serve"}), name
+        assert ("--store" in flags) == (name in {"ingest", "ask", "batch", "serve"}), name
+        assert ("--qdrant-path" in flags) == (name in {"ingest", "ask", "batch", "serve", "migrate"}), name
         assert "--index" in flags
     ask = {flag for action in commands["ask"]._actions for flag in action.option_strings}
     assert {"--paper", "--from", "--to"} <= ask
@@ -210,6 +212,40 @@ def test_ingest_into_qdrant_local_mode_then_ask(tmp_path, monkeypatch, capsys):
     assert isinstance(store, QdrantStore) and store.location.path == qdrant and len(store) > 0
     assert main(["ask", "今年首批春茶的收购价格是多少？", "--index", str(index), "--json"]) == 0
     assert "一百八十元" in json.loads(capsys.readouterr().out)["answer"]
+
+
+def test_migrate_moves_the_vectors_to_qdrant_and_back_without_changing_an_answer(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "page.txt").write_text(PAGE * 3, encoding="utf-8")
+    index, qdrant = tmp_path / "index", tmp_path / "vectors"
+    question = ["ask", "今年首批春茶的收购价格是多少？", "--index", str(index), "--json"]
+    assert main(["ingest", "--index", str(index), "page.txt"]) == 0
+    capsys.readouterr()
+    assert main(question) == 0
+    before = json.loads(capsys.readouterr().out)
+    vectors = Index.load(index).dense.vectors(Index.load(index).ids())
+    assert main(["migrate", "--index", str(index), "--to", "qdrant", "--qdrant-path", str(qdrant)]) == 0
+    out = capsys.readouterr()
+    assert f"moved {len(vectors)} vectors into Qdrant collection" in out.out and "moved" in out.err  # progress
+    moved = Index.load(index)
+    assert isinstance(moved.dense, QdrantStore) and (index / read_pointer(index) / "qdrant.json").is_file()
+    assert np.allclose(moved.dense.vectors(moved.ids()), vectors)
+    assert main(question) == 0 and json.loads(capsys.readouterr().out) == before
+    again = ["migrate", "--index", str(index), "--to", "qdrant", "--qdrant-path", str(qdrant)]
+    assert main(again) == 2 and "already in Qdrant collection" in capsys.readouterr().err  # never emptied
+    other = tmp_path / "other"
+    assert main(["ingest", "--index", str(other), "page.txt"]) == 0
+    capsys.readouterr()
+    into_ours = ["migrate", "--index", str(other), "--to", "qdrant", "--qdrant-path", str(qdrant),
+                 "--qdrant-collection", moved.dense.collection]
+    assert main(into_ours) == 2 and f"holds the index {index}" in capsys.readouterr().err
+    assert main(question) == 0 and json.loads(capsys.readouterr().out) == before
+    assert main(["migrate", "--index", str(index), "--to", "faiss"]) == 0
+    assert "the old version's vectors stay in Qdrant collection" in capsys.readouterr().err
+    back = Index.load(index)
+    assert (index / read_pointer(index) / "vectors.faiss").is_file()
+    assert np.allclose(back.dense.vectors(back.ids()), vectors)
+    assert main(question) == 0 and json.loads(capsys.readouterr().out) == before
 
 
 def test_choosing_qdrant_without_qdrant_client_names_the_extra(tmp_path, monkeypatch, capsys):

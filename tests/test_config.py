@@ -56,3 +56,5 @@ def test_an_unknown_store_is_a_clear_error_and_qdrant_defaults_follow_the_index_
     assert a.collection.startswith("index-") and a.collection != b.collection  # same name, two folders
     assert a.with_(qdrant_collection="pages", qdrant_path=tmp_path / "q").collection == "pages"
     assert a.with_(qdrant_path=tmp_path / "q").qdrant_dir == tmp_path / "q"
+    with pytest.raises(ValueError, match="qdrant_replicas must be at least 1, not 0"):
+        Config(qdrant_replicas=0)

@@ -18,7 +18,7 @@ over the old one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -69,11 +69,28 @@ class Index(Collection):
         """The BM25 term statistics (idf, vocabulary) the answer stage weighs question terms by."""
         return self.sparse.bm25
 
-    def copy(self) -> Index:
+    def copy(self, dense: VectorStore | None = None) -> Index:
+        """An independent copy to change while readers keep this one; ``dense``: its dense store instead of a copy
+        of this one's."""
         other = super().copy()
-        other.dense, other.sparse, other.sentences = self.dense.copy(), self.sparse.copy(), self.sentences.copy()
+        other.dense = dense if dense is not None else self.dense.copy()
+        other.sparse, other.sentences = self.sparse.copy(), self.sentences.copy()
         other.boxes = dict(self.boxes)
         return other
+
+    def moved_to(self, dense: VectorStore, progress: Callable[[int, int], None] | None = None,
+                 batch: int = 8192) -> Index:
+        """A copy whose dense vectors are in ``dense``, an empty store: every chunk's vector and page metadata
+        copied by id, ``batch`` at a time (``progress(done, total)`` after each)."""
+        if len(dense):
+            raise ValueError("the store to move the vectors into already holds some")
+        ids, metas = self.ids(), [c.meta for c in self.chunks]
+        for start in range(0, len(ids), batch):
+            part = ids[start:start + batch]
+            dense.add(part, self.dense.vectors(part), metas[start:start + batch])
+            if progress:
+                progress(start + len(part), len(ids))
+        return self.copy(dense)
 
     def add(self, documents: list[Document], chunks: list[Chunk], vectors: np.ndarray,
             sentence_vectors: list[np.ndarray] | None = None) -> np.ndarray:

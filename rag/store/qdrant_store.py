@@ -50,6 +50,8 @@ KEEP = 2
 """Versions behind the one committed whose readers keep their answers (``commit`` purges what only older saw)."""
 BATCH = 256
 """Points per upsert request."""
+OWNER = "papertrail_index"
+"""Collection metadata: the folder of the index whose vectors the collection holds."""
 INDEXED = {"chunk": "integer", "born": "integer", "died": "integer", "paper": "keyword", "day": "integer",
            "page": "integer"}
 """The payload indexes a server collection gets (local mode ignores payload indexes)."""
@@ -121,16 +123,30 @@ class QdrantStore:
         self.client = client(location)
 
     @classmethod
-    def create(cls, dim: int, location: Location, collection: str) -> QdrantStore:
-        """The empty first version of a new index's collection (made if missing; points left there by an index
-        that was never saved are dropped)."""
+    def create(cls, dim: int, location: Location, collection: str, owner: str, shards: int | None = None,
+               replicas: int | None = None) -> QdrantStore:
+        """The empty first version of the index ``owner`` (its folder) in ``collection``, made if missing (with
+        ``shards`` and ``replicas`` on a cluster, every write acknowledged by all copies, so whichever copy answers
+        a reader has the version ``CURRENT`` names) and marked as that index's (collection metadata ``OWNER``).
+        Points a save of that index never published are dropped; a collection another index or program holds is
+        refused, never emptied."""
         models = qdrant().models
         store_client = client(location)
         if not store_client.collection_exists(collection):
-            store_client.create_collection(collection, models.VectorParams(size=dim, distance=models.Distance.DOT))
+            store_client.create_collection(collection, models.VectorParams(size=dim, distance=models.Distance.DOT),
+                                           shard_number=shards, replication_factor=replicas,
+                                           write_consistency_factor=replicas,
+                                           metadata={OWNER: owner})
             if location.url:
                 for name, schema in INDEXED.items():
                     store_client.create_payload_index(collection, name, field_schema=schema)
+        held_by = (store_client.get_collection(collection).config.metadata or {}).get(OWNER)
+        if held_by != owner and (held_by or store_client.count(collection, exact=True).count):
+            raise IndexLoadError(f"Qdrant collection {collection!r} at {location.to_json()} holds "
+                                 f"{'the index ' + held_by if held_by else 'points PaperTrail did not write'}; "
+                                 "name another collection (--qdrant-collection)")
+        if held_by is None:
+            store_client.update_collection(collection, metadata={OWNER: owner})
         store = cls(dim, location, collection, 1, np.zeros(0, np.int64))
         store._check_dim()
         store._roll_back()

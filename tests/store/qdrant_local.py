@@ -16,4 +16,5 @@ COLLECTIONS = itertools.count()
 
 def qdrant(dim: int) -> QdrantStore:
     """A new, empty Qdrant store in a collection of its own."""
-    return QdrantStore.create(dim, Location(path=HOME["path"]), f"suite-{next(COLLECTIONS)}")
+    name = f"suite-{next(COLLECTIONS)}"
+    return QdrantStore.create(dim, Location(path=HOME["path"]), name, owner=name)

@@ -72,6 +72,23 @@ def test_an_abandoned_writer_leaves_nothing_for_the_next(tmp_path):
     assert answers(QdrantStore.load(tmp_path, reader.ids(), 16)) == before
 
 
+def test_a_new_index_never_empties_a_collection_another_holds(tmp_path):
+    reader = filled(IDS)
+    reader.commit(tmp_path)
+    location, name = reader.location, reader.collection
+    with pytest.raises(IndexLoadError, match=f"holds the index {name}"):
+        QdrantStore.create(16, location, name, "/another/index")
+    assert answers(QdrantStore.load(tmp_path, reader.ids(), 16)) == answers(reader)
+    foreign = reader.client.create_collection("foreign", reader.client.get_collection(name).config.params.vectors)
+    assert foreign
+    reader.client.upsert("foreign", [__import__("qdrant_client").models.PointStruct(id=1, vector=unit(1).tolist())])
+    with pytest.raises(IndexLoadError, match="points PaperTrail did not write"):
+        QdrantStore.create(16, location, "foreign", "/another/index")
+    assert reader.client.count("foreign").count == 1
+    again = QdrantStore.create(16, location, name, name)  # its own index, never saved there: unsaved points go
+    assert len(again) == 0 and points(again) == 0
+
+
 def test_points_no_recent_reader_sees_are_purged_on_commit(tmp_path):
     store = filled(IDS)
     views, seen = [], []
@@ -138,7 +155,7 @@ def test_a_wrong_count_or_dimension_is_an_error(tmp_path):
 def test_without_qdrant_client_the_error_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "qdrant_client", None)  # as if not installed
     with pytest.raises(IndexLoadError, match=r"pip install 'papertrail\[qdrant\]'"):
-        QdrantStore.create(16, Location(path=tmp_path / "elsewhere"), "c")
+        QdrantStore.create(16, Location(path=tmp_path / "elsewhere"), "c", "idx")
 
 
 def test_the_default_store_never_imports_qdrant_client(sample_rag):
