@@ -11,11 +11,17 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-TABLE = "cedict-en-zh.json"
+TABLE = "cedict-en-zh-2.json"
+"""The table's cache file (named anew whenever ``build_table`` changes, so an old cache is never read)."""
 CJK = re.compile(r"[\u3400-\u9fff]+")
 ENTRY = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/$")
 NOTE = re.compile(r"\([^)]*\)|\[[^\]]*\]|\b(?:lit|fig|abbr|CL|variant of|see|also written)\b.*|[^\x00-\x7f]+", re.IGNORECASE)
 WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+ACRONYM = re.compile(r"^(\w)[^()]*\(([A-Z][A-Z0-9]{1,5})\)\s*$")
+"""A name with its acronym, the acronym starting as the name does: ``gross domestic product (GDP)``,
+``Renminbi (RMB)``; not a domain note such as ``State Council (PRC)``."""
+MONTH = re.compile(r"^([一二三四五六七八九十]|十[一二])月(份?)$")
+MONTHS = {c: str(i) for i, c in enumerate("一二三四五六七八九十", 1)} | {"十一": "11", "十二": "12"}
 LEADING = frozenset("to a an the be".split())
 MAX_WORDS = 2
 """Only definitions of at most this many words (after a leading 'to'/'a'/'the') map back to their headword."""
@@ -37,27 +43,34 @@ def entries() -> Iterator[tuple[str, str, list[list[str]]]]:
             m = ENTRY.match(line.strip())
             if not m or not CJK.fullmatch(m.group(1)):
                 continue
-            senses = []
+            senses, acronyms = [], []
             for definition in re.split(r"[/;]", m.group(3)):
-                words = WORD.findall(NOTE.sub(" ", definition.split(",")[0]).lower())
+                name = definition.split(",")[0]
+                words = WORD.findall(NOTE.sub(" ", name).lower())
                 while words and words[0] in LEADING:
                     words = words[1:]
                 senses.append(words)
-            yield m.group(1), m.group(2), senses
+                acronym = ACRONYM.match(name.strip())
+                if acronym and acronym.group(1).upper() == acronym.group(2)[0]:
+                    acronyms.append([acronym.group(2).lower()])
+            yield m.group(1), m.group(2), senses + acronyms
 
 
 def build_table() -> dict[str, list[str]]:
     """English word → simplified Chinese headwords (two or more characters) with a short sense naming it
-    (``Beijing, capital of …`` → 北京)."""
+    (``Beijing, capital of …`` → 北京), or an acronym given with it (``gdp`` → 国内生产总值); a month also in the
+    digits newspapers print (``january`` → 一月, 1月, 1月份)."""
     table: dict[str, set[str]] = {}
     for simplified, _, senses in entries():
         if len(simplified) < 2:
             continue
+        month = MONTH.match(simplified)
+        forms = {simplified} | ({MONTHS[month.group(1)] + "月" + month.group(2)} if month else set())
         for words in senses:
             if 0 < len(words) <= MAX_WORDS:
                 for word in words:
                     if word not in STOP:
-                        table.setdefault(word, set()).add(simplified)
+                        table.setdefault(word, set()).update(forms)
     return {k: sorted(v) for k, v in sorted(table.items())}
 
 

@@ -20,9 +20,13 @@ Examples, all asked of indexes built from DRCD passages:
   off-topic      only the even-numbered articles indexed, the questions of the odd articles asked;
   changed fact   a question whose year, number or name is swapped for one its passage never states, asked of
                  the full index (the page discusses the topic but not the asked fact);
+  unstated fact  the protocol's layout, but the odd-numbered passages are indexed less every sentence that states
+                 an answer to one of their questions, and those questions asked: the story is there, the asked
+                 fact never stated (a figure the page does not give);
   keyword        one word of a passage alone, asked of the full index (not a question: "测试");
   pseudo-English questions rendered word by word into English with CC-CEDICT (pinyin for names), asked like
-                 the Chinese ones, so the models see cross-lingual scores (DRCD has no English questions).
+                 the Chinese ones (changed and unstated facts included), so the models see cross-lingual scores
+                 (DRCD has no English questions).
 """
 
 from __future__ import annotations
@@ -45,8 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evallib import (  # noqa: E402
-    EVAL_DIR, CachedEmbedder, article, contains_gold, passage_index, qa_passages, read_jsonl, reader_article,
-    short_right,
+    EVAL_DIR, CachedEmbedder, Passage, article, contains_gold, passage_index, qa_passages, read_jsonl,
+    reader_article, short_right,
 )
 
 from rag.answer import Ranking, pool_features, read_best, reranked, shown  # noqa: E402
@@ -62,11 +66,13 @@ from rag.names import entities  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.store import Index  # noqa: E402
 from rag.short_answer import SHORT_FEATURES, span_candidates, span_features  # noqa: E402
+from rag.split import SENTENCE  # noqa: E402
 
 SEED = 20261201
 HOLDOUT = 0.3
-SUBSAMPLE = {"off-topic": 1700, "pseudo-English": 3000, "pseudo-English hard negative": 1500,
-             "pseudo-English off-topic": 1000, "keyword": 1000}
+SUBSAMPLE = {"off-topic": 1400, "unstated fact": 1200, "pseudo-English": 2500, "pseudo-English hard negative": 1500,
+             "pseudo-English off-topic": 1000, "pseudo-English changed fact": 700, "pseudo-English unstated fact": 700,
+             "keyword": 1000}
 """Questions drawn (seeded) for the larger synthetic kinds, to keep a refit under 30 minutes on 2 cores."""
 QUESTION_WORDS = {"多少": "how many", "几": "how many", "谁": "who", "哪里": "where", "哪儿": "where", "何处": "where",
                   "什么时候": "when", "何时": "when", "哪一年": "what year", "哪年": "what year", "什么": "what",
@@ -130,6 +136,12 @@ def swap_fact(row: dict, passage: str, names_pool: list[str], rng: random.Random
             if other not in passage and other not in q and other != name:
                 return q.replace(name, other)
     return None
+
+
+def redacted(passage: Passage, answers: list[str]) -> Passage:
+    """The passage less every sentence that states one of ``answers``: the story stays, the asked facts go."""
+    return Passage(passage.pid, passage.title,
+                   SENTENCE.sub(lambda m: "" if contains_gold(m.group(), answers) else m.group(), passage.text))
 
 
 def english_table() -> tuple[dict[str, str], dict[str, str]]:
@@ -405,6 +417,11 @@ def main() -> int:
     odd = {p.pid for i, p in enumerate(passages) if i % 2}
     half = passage_index(passages, embedder, config, "zh")
     half.remove(odd)
+    answers_of: dict[str, list[str]] = {}
+    for r in rows:
+        answers_of.setdefault(r["context_id"], []).extend(r["answers"])
+    unstated = passage_index([redacted(p, answers_of.get(p.pid, [])) if p.pid in odd else p for p in passages],
+                             embedder, config, "zh")
     odd_articles = {a for i, a in enumerate(sorted({article(p.pid) for p in passages})) if i % 2}
     topical = passage_index(passages, embedder, config, "zh")
     topical.remove({p.pid for p in passages if article(p.pid) in odd_articles})
@@ -428,10 +445,14 @@ def main() -> int:
         (topical, [r for r in rows if article(r["context_id"]) in odd_articles], "off-topic", False),
         (full, swapped, "changed fact", False),
         (full, keywords, "keyword", False),
+        (unstated, [r for r in rows if r["context_id"] in odd], "unstated fact", False),
         (full, in_english, "pseudo-English", True),
         (half, [r for r in in_english if r["context_id"] in odd], "pseudo-English hard negative", False),
         (topical, [r for r in in_english if article(r["context_id"]) in odd_articles], "pseudo-English off-topic",
          False),
+        (full, [{**r, "question": pseudo_english(r["question"], english)} for r in swapped],
+         "pseudo-English changed fact", False),
+        (unstated, [r for r in in_english if r["context_id"] in odd], "pseudo-English unstated fact", False),
     ]
     data = []
     for index, asked, kind, answerable in plan:

@@ -22,6 +22,15 @@ def test_english_words_map_to_chinese_through_cc_cedict():
     assert "西藏" in translations("tibet", MODELS)
     assert "企业" in translations("enterprises", MODELS)
     assert content_words("How many high-tech enterprises?") == ["high-tech", "high", "tech", "enterprises"]
+    assert "国内生产总值" in translations("gdp", MODELS) and "人民币" in translations("rmb", MODELS)  # acronyms
+    assert {"1月", "1月份", "一月"} <= translations("january", MODELS) and "12月" in translations("december", MODELS)
+    assert not translations("prc", MODELS) & {"国务院", "最高人民法院"}  # a note "(PRC)" names no entry
+
+
+def test_an_english_month_finds_the_digits_a_page_prints():
+    lexical = BM25.build([tokenize("1月份我国人民币贷款增加5.13万亿元。"), tokenize("3月份住户贷款增加4438亿元。")])
+    q = analyse("How much did RMB loans increase in January?", lexical, MODELS)
+    assert coverage(q.terms, "1月份我国人民币贷款增加5.13万亿元。") > coverage(q.terms, "3月份住户贷款增加4438亿元。")
 
 
 def test_english_question_covers_a_chinese_sentence_through_translations():

@@ -83,3 +83,14 @@ def test_the_reader_and_the_answer_models_are_fitted_on_disjoint_halves_of_drcd(
     names = [article(f"drcd-train-{n}-3") for n in range(400)]
     assert names[0] == "drcd-train-0" and 150 < sum(map(reader_article, names)) < 250
     assert [reader_article(n) for n in names] == [reader_article(n) for n in names]  # stable across runs
+
+
+def test_an_unstated_fact_passage_keeps_its_story_and_loses_the_sentences_that_answer():
+    from evallib import Passage, contains_gold
+
+    from fit_answer import redacted
+
+    passage = Passage("p-1", "", "钟屏街道是安置区之一。有搬迁群众4.87万人，分布在3个社区。岗位月均工资3500元。\n街道新建了车间。")
+    out = redacted(passage, ["4.87万", "3500元"])
+    assert out.text == "钟屏街道是安置区之一。\n街道新建了车间。" and out.pid == "p-1"
+    assert not contains_gold(out.text, ["4.87万", "3500元"]) and redacted(passage, []).text == passage.text

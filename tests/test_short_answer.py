@@ -65,3 +65,7 @@ def test_a_question_for_how_much_a_figure_changed_gets_the_change_not_the_level(
                             ("北京技术合同成交额增长到了多少？", False), ("成交额从多少增加到多少？", False),
                             ("北京技术合同成交额是多少？", False), ("How much did it grow?", False)):
         assert asks_change(analyse_with(question, lexical, Config().models_dir)) is asked, question
+
+
+def test_points_of_a_rate_are_part_of_the_figure():
+    assert phrases("quantity", "利率比上年同期低约80个基点，增速提高2.5个百分点。") == ["约80个基点", "2.5个百分点"]
