@@ -37,7 +37,7 @@ from evallib import EVAL_DIR, percentile  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.embed import Embedder  # noqa: E402
 
-EFS = (32, 64, 128)
+EFS = (64, 128, 256, 512)
 PAPERS = 100
 BATCH = 2_000
 
