@@ -12,7 +12,7 @@ import pytest
 
 from rag.config import ROOT
 from rag.store import FaissStore, IndexLoadError
-from rag.store.qdrant_store import FILE, KEEP, Location, QdrantStore, client
+from rag.store.qdrant_store import FILE, HNSW_EF, KEEP, Location, QdrantStore, client
 from rag.types import Filters, PageMeta
 
 from tests.store.qdrant_local import qdrant
@@ -163,3 +163,9 @@ def test_the_default_store_never_imports_qdrant_client(sample_rag):
             f"Index.load(__import__('pathlib').Path({str(sample_rag.config.index_dir)!r})); "
             "assert 'qdrant_client' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+def test_a_server_is_asked_for_the_measured_search_width_and_local_mode_for_none(tmp_path):
+    server = QdrantStore(16, Location(url="http://127.0.0.1:9"), "c", 1, np.zeros(0, np.int64))  # never contacted
+    assert server._width(50).hnsw_ef == HNSW_EF == 512 and server._width(600).hnsw_ef == 600
+    assert filled([1])._width(50) is None
