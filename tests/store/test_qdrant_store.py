@@ -165,7 +165,6 @@ def test_the_default_store_never_imports_qdrant_client(sample_rag):
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 
 
-@pytest.mark.filterwarnings("ignore:Failed to obtain server version")  # no server at that port, by design
 def test_a_server_is_asked_for_the_measured_search_width_and_local_mode_for_none(tmp_path):
     server = QdrantStore(16, Location(url="http://127.0.0.1:9"), "c", 1, np.zeros(0, np.int64))  # never contacted
     assert server._width(50).hnsw_ef == HNSW_EF == 512 and server._width(600).hnsw_ef == 600
