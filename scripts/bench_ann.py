@@ -162,14 +162,20 @@ def measure(vectors: np.ndarray, queries: np.ndarray, skip: tuple[str, ...] = ()
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+def scale_parser(doc: str, sizes: list[int]) -> argparse.ArgumentParser:
+    """The arguments every benchmark over grown vectors takes: --sizes, --queries, --eval-dir, --json."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=sizes)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
+    parser.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = scale_parser(__doc__, [10_000, 100_000, 1_000_000])
     parser.add_argument("--skip", nargs="*", default=[], choices=["hnsw", "ivf"],
                         help="index types not to build (flat is always built: it is the truth)")
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from bench import questions
 

@@ -18,7 +18,6 @@ exact filtered search.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -31,8 +30,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ann import grow, real_vectors  # noqa: E402
-from evallib import EVAL_DIR, percentile  # noqa: E402
+from bench_ann import grow, real_vectors, scale_parser  # noqa: E402
+from evallib import percentile  # noqa: E402
 
 from rag.config import Config  # noqa: E402
 from rag.embed import Embedder  # noqa: E402
@@ -116,12 +115,7 @@ def measure(vectors: np.ndarray, queries: np.ndarray) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    args = scale_parser(__doc__, [100_000, 1_000_000]).parse_args(argv)
     edge()
     from bench import questions
 

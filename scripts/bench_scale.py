@@ -20,7 +20,6 @@ exact search over the same vectors, bytes per chunk of the FAISS index and of th
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import sys
@@ -35,8 +34,8 @@ from scipy import sparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ann import SEED, grow, index_bytes, real_vectors  # noqa: E402
-from evallib import CACHE_DIR, EVAL_DIR, percentile  # noqa: E402
+from bench_ann import SEED, grow, index_bytes, real_vectors, scale_parser  # noqa: E402
+from evallib import CACHE_DIR, percentile  # noqa: E402
 
 from rag.config import Config  # noqa: E402
 from rag.embed import Embedder  # noqa: E402
@@ -134,12 +133,7 @@ def measure(vectors: np.ndarray, vocab: dict[str, int], counts: sparse.csr_matri
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    args = scale_parser(__doc__, [100_000, 1_000_000]).parse_args(argv)
     from bench import questions
 
     config = Config(show_progress=False)
