@@ -217,15 +217,13 @@ class PaperTrail:
             if target.store == "qdrant" and isinstance(dense, QdrantStore) and \
                     (qdrant_location(target).to_json(), target.collection) == (dense.location.to_json(),
                                                                                 dense.collection):
-                raise ValueError(f"the vectors are already in Qdrant collection {dense.collection!r} at "
-                                 f"{dense.location.to_json()}")
-            work = current.moved_to(dense_store(target, current.dim), progress)
+                raise ValueError(f"the vectors are already in {dense.where}")
+            moved = dense_store(target, current.dim)
+            work = current.moved_to(moved, progress)
             work.save(self.config.index_dir)
             self._publish(work)
-        left = f"Qdrant collection {dense.collection!r} at {dense.location.to_json()}" \
-            if isinstance(dense, QdrantStore) else None
-        return Migration(len(work), target.store if target.store == "faiss" else
-                         f"Qdrant collection {target.collection!r} at {qdrant_location(target).to_json()}", left)
+        return Migration(len(work), moved.where if isinstance(moved, QdrantStore) else target.store,
+                         dense.where if isinstance(dense, QdrantStore) else None)
 
     def pages(self) -> list[Page]:
         """The indexed pages, in ingest order, from the current version; each page's ``id`` is a key for ``remove``."""

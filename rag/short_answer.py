@@ -160,9 +160,9 @@ def stated_changes(sentence: str, found_spans: list[tuple[int, int]]) -> dict[in
     answer reads 提升了40.8%; a figure a change went to (增长至9800多亿元) is a level, not a change."""
     out = {}
     for i, (start, _) in enumerate(found_spans):
-        verb = STATED_CHANGE.search(sentence[max(0, start - 8):start])
+        verb = STATED_CHANGE.search(sentence, max(0, start - 8), start)  # the 8 characters before it, as a whole
         if verb:
-            out[i] = start - (len(sentence[max(0, start - 8):start]) - verb.start())
+            out[i] = verb.start()
     return out
 
 

@@ -159,6 +159,11 @@ class QdrantStore:
     def __len__(self) -> int:
         return len(self.held)
 
+    @property
+    def where(self) -> str:
+        """The collection and its location, as messages name them."""
+        return f"Qdrant collection {self.collection!r} at {self.location.to_json()}"
+
     def ids(self) -> np.ndarray:
         return self.held
 
