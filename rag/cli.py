@@ -346,16 +346,16 @@ def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
-        print(f"moved {done:,} of {total:,} vectors ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+        print(f"moved {done:,} of {total:,} chunks ({time.monotonic() - started:.0f} s)", file=sys.stderr)
 
     try:
         done = rag.migrate(config, progress)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"moved {done.moved:,} vectors into {done.store} → {config.index_dir}")
+    print(f"moved {done.moved:,} chunks (vectors and BM25 terms) into {done.store} → {config.index_dir}")
     if done.left:
-        print(f"the old version's vectors stay in {done.left}; drop it once no reader uses that version",
+        print(f"the old version's chunks stay in {done.left}; drop it once no reader uses that version",
               file=sys.stderr)
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.bilingual import translations
-from rag.lexical import BM25, tokenize
+from rag.lexical import TermWeights, tokenize
 from rag.names import Names, entities, names_in
 
 KINDS = ("quantity", "time", "person", "place", "org")
@@ -86,17 +86,16 @@ def char_bigrams(text: str) -> frozenset[str]:
     return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
 
 
-def analyse(question: str, lexical: BM25, models_dir: Path) -> Question:
+def analyse(question: str, lexical: TermWeights, models_dir: Path) -> Question:
     """Kind, weighted terms (English words carry their Chinese translations), numbers and names of a question."""
     chinese = chinese_share(question)
     terms = []
     for token in dict.fromkeys(tokenize(question)):
         if token.isascii() and token.isalpha():
             forms = {token} | set(translations(token, models_dir))
-            terms.append(Term(frozenset(forms), lexical.idf_median))
+            terms.append(Term(frozenset(forms), lexical.median))
         else:
-            weight = float(lexical.idf[lexical.vocab[token]]) if token in lexical.vocab else lexical.idf_top
-            terms.append(Term(frozenset({token}), weight))
+            terms.append(Term(frozenset({token}), lexical.weight(token)))
     names = [Term(frozenset({n}), 1.0) for kind, ns in entities(question).items() for n in ns]
     for m in LATIN.finditer(question):
         word = m.group()

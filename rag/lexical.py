@@ -31,21 +31,61 @@ def tokenize(text: str) -> list[str]:
     ]
 
 
+K1 = 1.2
+"""BM25's term-frequency saturation."""
+B = 0.75
+"""BM25's length normalisation."""
+
+
+def idf(n: int, df: np.ndarray) -> np.ndarray:
+    """BM25's (Lucene's) inverse document frequency of terms held by ``df`` of ``n`` chunks."""
+    df = np.asarray(df, np.float32)
+    return np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+
+def saturated(tf: np.ndarray, length: np.ndarray, average: float) -> np.ndarray:
+    """The BM25 weight of a term without its idf: its count ``tf`` in a chunk of ``length`` terms, saturated, the
+    chunk's length normalised by the ``average``."""
+    tf = np.asarray(tf, np.float32)
+    return (tf * (K1 + 1) / (tf + K1 * (1 - B + B * np.asarray(length, np.float32) / average))).astype(np.float32)
+
+
+class TermWeights:
+    """The idf of each term of a vocabulary, which the answer stage weighs question terms by."""
+
+    def __init__(self, vocab: dict[str, int], idf: np.ndarray) -> None:
+        self.vocab = vocab
+        self.idf = idf
+
+    def weight(self, token: str) -> float:
+        """The idf of ``token``; the largest (``top``) for a term the index has never seen."""
+        return float(self.idf[self.vocab[token]]) if token in self.vocab else self.top
+
+    @cached_property
+    def top(self) -> float:
+        """The largest idf (1 for an empty index)."""
+        return float(self.idf.max()) if len(self.idf) else 1.0
+
+    @cached_property
+    def median(self) -> float:
+        """The median idf (1 for an empty index)."""
+        return float(np.median(self.idf)) if len(self.idf) else 1.0
+
+
 class BM25:
     """Okapi BM25; ``counts`` is a chunks × terms matrix of term frequencies."""
 
-    def __init__(self, vocab: dict[str, int], counts: sparse.csr_matrix, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, vocab: dict[str, int], counts: sparse.csr_matrix) -> None:
         self.vocab = vocab
         self.counts = counts
         n = counts.shape[0]
         lengths = np.asarray(counts.sum(axis=1)).ravel().astype(np.float32)
         avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
-        df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
-        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        self.idf = idf(n, np.bincount(counts.indices, minlength=counts.shape[1]))
         coo = counts.tocoo()
-        norm = k1 * (1 - b + b * lengths / avg)
-        data = self.idf[coo.col] * coo.data * (k1 + 1) / (coo.data + norm[coo.row])
+        data = self.idf[coo.col] * saturated(coo.data, lengths[coo.row], avg)
         self.weights = sparse.csc_matrix((data.astype(np.float32), (coo.row, coo.col)), shape=counts.shape)
+        self.terms = TermWeights(vocab, self.idf)
 
     @classmethod
     def build(cls, corpus: list[list[str]]) -> BM25:
@@ -80,16 +120,6 @@ class BM25:
         """The rows holding a query term (ascending) and their BM25 scores: only the query terms' postings are
         read, so the cost follows their document frequencies, not the number of chunks."""
         return _summed(self._postings(self.vocab[t] for t in dict.fromkeys(query_tokens) if t in self.vocab))
-
-    @cached_property
-    def idf_top(self) -> float:
-        """The largest idf (1 for an empty index): the weight of a term the index has never seen."""
-        return float(self.idf.max()) if len(self.idf) else 1.0
-
-    @cached_property
-    def idf_median(self) -> float:
-        """The median idf (1 for an empty index)."""
-        return float(np.median(self.idf)) if len(self.idf) else 1.0
 
     def concept_matches(self, concepts: list[frozenset[str]]) -> tuple[np.ndarray, np.ndarray]:
         """BM25 where each query concept is a set of alternative terms (a word's translations): a row scores the

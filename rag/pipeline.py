@@ -21,8 +21,8 @@ from rag.ingest import IngestReport, ingest, remove, set_meta
 from rag.lock import write_lock
 from rag.metadata import checked, write_sidecar
 from rag.purge import purge_ocr, purge_uploads
-from rag.store import FaissStore, Index, Layout, QdrantStore, VectorStore
-from rag.store.qdrant_store import Location
+from rag.store import FaissStore, Index, Layout, LexicalStore, QdrantLexicalStore, QdrantStore, SparseStore, VectorStore
+from rag.store.qdrant_points import Location
 from rag.llm import ChatClient, LLMError, relay
 from rag.reader import Reader, open_reader
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
@@ -43,12 +43,23 @@ def layout_of(config: Config) -> Layout:
     return Layout(config.vector_index, config.ivf_from, config.ivf_probe_share)
 
 
-def dense_store(config: Config, dim: int) -> VectorStore:
-    """The empty dense store of a new index (``Config.store``)."""
+def new_stores(config: Config, dim: int) -> tuple[VectorStore, SparseStore]:
+    """The empty dense and BM25 stores of a new index (``Config.store``): FAISS and BM25 in the process, or two
+    Qdrant collections, ``Config.collection`` and its ``_bm25`` twin."""
     if config.store == "faiss":
-        return FaissStore(dim, layout=layout_of(config))
-    return QdrantStore.create(dim, qdrant_location(config), config.collection, str(config.index_dir.resolve()),
-                              config.qdrant_shards, config.qdrant_replicas)
+        return FaissStore(dim, layout=layout_of(config)), LexicalStore()
+    where, owner = qdrant_location(config), str(config.index_dir.resolve())
+    shape = config.qdrant_shards, config.qdrant_replicas
+    return (QdrantStore.create(dim, where, config.collection, owner, *shape),
+            QdrantLexicalStore.create(where, f"{config.collection}_bm25", owner, *shape))
+
+
+def qdrant_where(dense: VectorStore, sparse: SparseStore) -> str | None:
+    """The Qdrant collection of an index's vectors (and of its BM25 terms when in Qdrant too), as messages name
+    them; ``None`` when the vectors are files."""
+    if not isinstance(dense, QdrantStore):
+        return None
+    return dense.where + (f" (BM25 terms in {sparse.collection!r})" if isinstance(sparse, QdrantLexicalStore) else "")
 
 
 def qdrant_location(config: Config) -> Location:
@@ -79,9 +90,9 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Migration:
-    """What ``PaperTrail.migrate`` did: ``moved`` vectors into ``store``; ``left``: the Qdrant collection still
-    holding the old version's vectors, to drop once no reader uses it (``None`` for FAISS files, pruned with their
-    version)."""
+    """What ``PaperTrail.migrate`` did: ``moved`` chunks (vectors and BM25 terms) into ``store``; ``left``: the
+    Qdrant collections still holding the old version's, to drop once no reader uses it (``None`` for files,
+    pruned with their version)."""
 
     moved: int
     store: str
@@ -145,7 +156,8 @@ class PaperTrail:
         """An empty index for ``config.model`` (saved on the first ingest)."""
         config = config or Config()
         embedder = embedder or Embedder(config)
-        return cls(Index(config.model, embedder.dim, dense_store(config, embedder.dim)), config, embedder)
+        dense, sparse = new_stores(config, embedder.dim)
+        return cls(Index(config.model, embedder.dim, dense, sparse=sparse), config, embedder)
 
     def ingest(self, paths: Iterable[Path], save: bool = True, progress: Callable[[int, int], None] | None = None,
                ocr_progress: Callable[[int, int], None] | None = None) -> IngestReport:
@@ -202,8 +214,8 @@ class PaperTrail:
         return page
 
     def migrate(self, to: Config, progress: Callable[[int, int], None] | None = None) -> Migration:
-        """Move the dense vectors into the store ``to`` names for a new index (``store``, ``qdrant_*``,
-        ``vector_index``) and save that as a new version.
+        """Move the dense vectors and the BM25 terms into the stores ``to`` names for a new index (``store``,
+        ``qdrant_*``, ``vector_index``) and save that as a new version.
 
         Questions keep being answered from the current version until the new one is swapped in. The old store
         keeps its vectors (older versions use them): FAISS files are pruned with their version, a Qdrant
@@ -218,12 +230,11 @@ class PaperTrail:
                     (qdrant_location(target).to_json(), target.collection) == (dense.location.to_json(),
                                                                                 dense.collection):
                 raise ValueError(f"the vectors are already in {dense.where}")
-            moved = dense_store(target, current.dim)
-            work = current.moved_to(moved, progress)
+            moved, sparse = new_stores(target, current.dim)
+            work = current.moved_to(moved, sparse, progress)
             work.save(self.config.index_dir)
             self._publish(work)
-        return Migration(len(work), moved.where if isinstance(moved, QdrantStore) else target.store,
-                         dense.where if isinstance(dense, QdrantStore) else None)
+        return Migration(len(work), qdrant_where(moved, sparse) or target.store, qdrant_where(dense, current.sparse))
 
     def pages(self) -> list[Page]:
         """The indexed pages, in ingest order, from the current version; each page's ``id`` is a key for ``remove``."""

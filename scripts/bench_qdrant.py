@@ -3,10 +3,12 @@
     .venv/bin/python scripts/bench_qdrant.py [--sets dev xquad_zh xquad_en] [--k 5] [--json]
 
 Per set, the evaluation index (``scripts/eval.py``'s, cached) is copied into a Qdrant collection in local mode
-(a temporary folder; the same vectors, ids and payload), and every question is retrieved through
+(a temporary folder; the same vectors, ids and payload) and its BM25 terms into a Qdrant sparse-vector
+collection, and every question is retrieved through
 ``Retriever.search_vector`` over each store (dense top 50 and BM25 fused, as the product asks). Reported: the
 share of questions whose top hit and whose top ``k`` (in order) are the same chunks, recall@1 of the gold
-passage with each store (over the answerable questions), and the dense store's search p50 per question (one at a time; FAISS on one thread).
+passage with each store (over the answerable questions), and each store's search p50 per question (one at a
+time; FAISS on one thread).
 Local mode searches by brute force in NumPy, so its latency says nothing about a Qdrant server.
 """
 
@@ -31,20 +33,20 @@ from evallib import EVAL_DIR, CachedEmbedder, percentile, qa_passages, passage_i
 from rag.config import Config  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.store import Index  # noqa: E402
-from rag.store.qdrant_store import Location, QdrantStore  # noqa: E402
+from rag.store.qdrant_points import Location  # noqa: E402
+from rag.store.qdrant_lexical import QdrantLexicalStore  # noqa: E402
+from rag.store.qdrant_store import QdrantStore  # noqa: E402
 
 
 def in_qdrant(index: Index, folder: Path, name: str) -> Index:
-    """A copy of ``index`` whose dense vectors are in a new local-mode Qdrant collection."""
-    store = QdrantStore.create(index.dim, Location(path=folder), name, name)
-    ids = index.ids()
-    store.add(ids, index.dense.vectors(ids), [c.meta for c in index.chunks])
-    other = index.copy()
-    other.dense = store
-    return other
+    """A copy of ``index`` whose dense vectors and BM25 terms are in new local-mode Qdrant collections (as
+    ``papertrail migrate --to qdrant`` moves them)."""
+    where = Location(path=folder)
+    return index.moved_to(QdrantStore.create(index.dim, where, name, name),
+                          QdrantLexicalStore.create(where, f"{name}_bm25", name))
 
 
-def searched(store, queries: np.ndarray) -> float:
+def searched(store, queries: list) -> float:
     """p50 ms of the store's top-50 search, one question at a time."""
     ms = []
     for q in queries:
@@ -71,11 +73,13 @@ def compare(index: Index, questions: list, embedder: CachedEmbedder, config: Con
         latency = [searched(index.dense, queries), searched(other.dense, queries)]
     finally:
         faiss.omp_set_num_threads(threads)
+    lexical = [Retriever(index, embedder, config).lexical_query(q.text)[1] for q in questions]
+    latency += [searched(index.sparse, lexical), searched(other.sparse, lexical)]
     same_top = np.mean([a[:1] == b[:1] for a, b in zip(*runs)])
     same_k = np.mean([a == b for a, b in zip(*runs)])
     return {"questions": len(questions), "chunks": len(index), "same_top1": float(same_top), f"same_top{k}": float(same_k),
             "recall@1_faiss": recall[0], "recall@1_qdrant": recall[1], "dense_p50_ms_faiss": latency[0],
-            "dense_p50_ms_qdrant": latency[1]}
+            "dense_p50_ms_qdrant": latency[1], "bm25_p50_ms_process": latency[2], "bm25_p50_ms_qdrant": latency[3]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: {r['questions']} questions over {r['chunks']} chunks: same top hit {r['same_top1']:.3f}, "
                       f"same top {args.k} {r[f'same_top{args.k}']:.3f}; R@1 FAISS {r['recall@1_faiss']:.3f}, Qdrant "
                       f"{r['recall@1_qdrant']:.3f}; dense search p50 {r['dense_p50_ms_faiss']:.2f} ms FAISS, "
-                      f"{r['dense_p50_ms_qdrant']:.2f} ms Qdrant local mode", flush=True)
+                      f"{r['dense_p50_ms_qdrant']:.2f} ms Qdrant local mode; BM25 search p50 "
+                      f"{r['bm25_p50_ms_process']:.2f} ms in process, {r['bm25_p50_ms_qdrant']:.2f} ms Qdrant local mode",
+                      flush=True)
     embedder.cache.flush()
     if args.json:
         print(json.dumps(rows, indent=1))

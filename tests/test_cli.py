@@ -13,7 +13,7 @@ import pytest
 from rag.cli import build_parser, format_answer, main, read_questions
 from rag.config import ROOT, Config
 from rag.pipeline import PaperTrail
-from rag.store import Index
+from rag.store import Index, LexicalStore, QdrantLexicalStore
 from rag.store.qdrant_store import QdrantStore
 from rag.versions import read_pointer
 
@@ -208,8 +208,11 @@ def test_ingest_into_qdrant_local_mode_then_ask(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     version = index / read_pointer(index)
     assert (version / "qdrant.json").is_file() and not (version / "vectors.faiss").exists()
-    store = Index.load(index).dense
+    assert (version / "qdrant_bm25.json").is_file() and not (version / "lexical.npz").exists()
+    store, terms = Index.load(index).dense, Index.load(index).sparse
     assert isinstance(store, QdrantStore) and store.location.path == qdrant and len(store) > 0
+    assert isinstance(terms, QdrantLexicalStore) and terms.collection == f"{store.collection}_bm25"
+    assert list(terms.ids()) == list(store.ids())
     assert main(["ask", "今年首批春茶的收购价格是多少？", "--index", str(index), "--json"]) == 0
     assert "一百八十元" in json.loads(capsys.readouterr().out)["answer"]
 
@@ -226,9 +229,11 @@ def test_migrate_moves_the_vectors_to_qdrant_and_back_without_changing_an_answer
     vectors = Index.load(index).dense.vectors(Index.load(index).ids())
     assert main(["migrate", "--index", str(index), "--to", "qdrant", "--qdrant-path", str(qdrant)]) == 0
     out = capsys.readouterr()
-    assert f"moved {len(vectors)} vectors into Qdrant collection" in out.out and "moved" in out.err  # progress
+    assert f"moved {len(vectors)} chunks (vectors and BM25 terms) into Qdrant collection" in out.out
+    assert "_bm25'" in out.out and f"moved {len(vectors)} of {len(vectors)} chunks" in out.err  # progress
     moved = Index.load(index)
     assert isinstance(moved.dense, QdrantStore) and (index / read_pointer(index) / "qdrant.json").is_file()
+    assert isinstance(moved.sparse, QdrantLexicalStore) and not (index / read_pointer(index) / "lexical.npz").exists()
     assert np.allclose(moved.dense.vectors(moved.ids()), vectors)
     assert main(question) == 0 and json.loads(capsys.readouterr().out) == before
     again = ["migrate", "--index", str(index), "--to", "qdrant", "--qdrant-path", str(qdrant)]
@@ -241,9 +246,9 @@ def test_migrate_moves_the_vectors_to_qdrant_and_back_without_changing_an_answer
     assert main(into_ours) == 2 and f"holds the index {index}" in capsys.readouterr().err
     assert main(question) == 0 and json.loads(capsys.readouterr().out) == before
     assert main(["migrate", "--index", str(index), "--to", "faiss"]) == 0
-    assert "the old version's vectors stay in Qdrant collection" in capsys.readouterr().err
+    assert "the old version's chunks stay in Qdrant collection" in capsys.readouterr().err
     back = Index.load(index)
-    assert (index / read_pointer(index) / "vectors.faiss").is_file()
+    assert (index / read_pointer(index) / "vectors.faiss").is_file() and isinstance(back.sparse, LexicalStore)
     assert np.allclose(back.dense.vectors(back.ids()), vectors)
     assert main(question) == 0 and json.loads(capsys.readouterr().out) == before
 

@@ -7,7 +7,8 @@ A saved version (``rag.store.disk``) holds::
     chunks.jsonl          the chunks: id, page, offsets, headline, jump and reprint links
     vectors.faiss         dense vectors by id (``rag.store.faiss_store``), or
     qdrant.json           where the Qdrant collection holding them is, and which version of it (``rag.store.qdrant_store``)
-    lexical*              BM25 counts by id (``rag.store.lexical``)
+    lexical*              BM25 counts by id (``rag.store.lexical``), or
+    qdrant_bm25*          where the Qdrant collection holding them is, its vocabulary (``rag.store.qdrant_lexical``)
     sentence_vectors.npz  sentence vectors by id (``rag.store.sentences``)
     boxes.json            where each scanned page's text lies on its image, by document id (``rag.boxes``)
 
@@ -24,13 +25,16 @@ from pathlib import Path
 import numpy as np
 
 from rag.boxes import BOXES, PageBoxes, load_boxes, save_boxes
-from rag.lexical import BM25, tokenize
+from rag.lexical import TermWeights, tokenize
 from rag.store import disk
 from rag.store.collection import Collection
 from rag.store.faiss_store import FILE as VECTORS
 from rag.store.faiss_store import FaissStore, Layout
 from rag.store.lexical import FILES as LEXICAL
 from rag.store.lexical import LexicalStore
+from rag.store.qdrant_lexical import FILE as QDRANT_BM25
+from rag.store.qdrant_lexical import TERMS as QDRANT_TERMS
+from rag.store.qdrant_lexical import QdrantLexicalStore
 from rag.store.qdrant_store import FILE as QDRANT
 from rag.store.qdrant_store import QdrantStore
 from rag.store.sentences import SentenceStore
@@ -41,21 +45,23 @@ from rag.versions import IndexLoadError
 FORMAT = 3
 READABLE = (1, 2, 3)
 """Format 1 (before jump links and reprint groups) and 2 (before stable ids) still load; saving writes format 3."""
-REQUIRED = ("documents.jsonl", "chunks.jsonl", *LEXICAL)
-"""The files every saved version has, with ``vectors.faiss`` or ``qdrant.json`` (``sentence_vectors.npz`` is
-optional)."""
+REQUIRED = ("documents.jsonl", "chunks.jsonl")
+"""The files every saved version has, with ``vectors.faiss`` or ``qdrant.json``, and the ``lexical*`` or
+``qdrant_bm25*`` files (``sentence_vectors.npz`` is optional)."""
+SparseStore = LexicalStore | QdrantLexicalStore
 
 
 class Index(Collection):
     """The collection with its dense store, BM25 store and sentence vectors; a published index is never changed
     (writers change a ``copy``)."""
 
-    def __init__(self, model: str, dim: int, dense: VectorStore | None = None, layout: Layout | None = None) -> None:
+    def __init__(self, model: str, dim: int, dense: VectorStore | None = None, layout: Layout | None = None,
+                 sparse: SparseStore | None = None) -> None:
         super().__init__()
         self.model = model
         self.dim = dim
         self.dense: VectorStore = dense if dense is not None else FaissStore(dim, layout=layout)
-        self.sparse = LexicalStore()
+        self.sparse: SparseStore = sparse if sparse is not None else LexicalStore()
         self.sentences = SentenceStore(dim)
         self.boxes: dict[str, PageBoxes] = {}
         """Per document id, where its text lies on its page image (``rag.boxes``)."""
@@ -65,32 +71,35 @@ class Index(Collection):
         return len(self.chunks)
 
     @property
-    def lexical(self) -> BM25:
-        """The BM25 term statistics (idf, vocabulary) the answer stage weighs question terms by."""
-        return self.sparse.bm25
+    def lexical(self) -> TermWeights:
+        """The idf of each term, which the answer stage weighs question terms by."""
+        return self.sparse.terms
 
-    def copy(self, dense: VectorStore | None = None) -> Index:
-        """An independent copy to change while readers keep this one; ``dense``: its dense store instead of a copy
-        of this one's."""
+    def copy(self, dense: VectorStore | None = None, sparse: SparseStore | None = None) -> Index:
+        """An independent copy to change while readers keep this one; ``dense``, ``sparse``: its stores instead of
+        copies of this one's."""
         other = super().copy()
         other.dense = dense if dense is not None else self.dense.copy()
-        other.sparse, other.sentences = self.sparse.copy(), self.sentences.copy()
+        other.sparse = sparse if sparse is not None else self.sparse.copy()
+        other.sentences = self.sentences.copy()
         other.boxes = dict(self.boxes)
         return other
 
-    def moved_to(self, dense: VectorStore, progress: Callable[[int, int], None] | None = None,
+    def moved_to(self, dense: VectorStore, sparse: SparseStore, progress: Callable[[int, int], None] | None = None,
                  batch: int = 8192) -> Index:
-        """A copy whose dense vectors are in ``dense``, an empty store: every chunk's vector and page metadata
-        copied by id, ``batch`` at a time (``progress(done, total)`` after each)."""
-        if len(dense):
-            raise ValueError("the store to move the vectors into already holds some")
-        ids, metas = self.ids(), [c.meta for c in self.chunks]
+        """A copy whose dense vectors and BM25 terms are in ``dense`` and ``sparse``, empty stores: every chunk's
+        vector, terms (its text cut again, as ``add`` cuts it) and page metadata copied by id, ``batch`` at a time
+        (``progress(done, total)`` after each)."""
+        if len(dense) or len(sparse):
+            raise ValueError("the stores to move the index into already hold some chunks")
+        ids, chunks = self.ids(), self.chunks
         for start in range(0, len(ids), batch):
-            part = ids[start:start + batch]
-            dense.add(part, self.dense.vectors(part), metas[start:start + batch])
+            part, metas = ids[start:start + batch], [c.meta for c in chunks[start:start + batch]]
+            dense.add(part, self.dense.vectors(part), metas)
+            sparse.add(part, [tokenize(c.embed_text()) for c in chunks[start:start + batch]], metas)
             if progress:
                 progress(start + len(part), len(ids))
-        return self.copy(dense)
+        return self.copy(dense, sparse)
 
     def add(self, documents: list[Document], chunks: list[Chunk], vectors: np.ndarray,
             sentence_vectors: list[np.ndarray] | None = None) -> np.ndarray:
@@ -153,7 +162,8 @@ class Index(Collection):
     def _read(cls, folder: Path, manifest: dict, layout: Layout | None = None,
               qdrant_api_key: str | None = None) -> Index:
         dense = QDRANT if (folder / QDRANT).is_file() else VECTORS
-        for name in (*REQUIRED, dense):
+        sparse = (QDRANT_BM25, QDRANT_TERMS) if (folder / QDRANT_BM25).is_file() else LEXICAL
+        for name in (*REQUIRED, dense, *sparse):
             if not (folder / name).is_file():
                 raise IndexLoadError(f"{folder / name}: missing; rebuild the index with `papertrail ingest`")
         try:
@@ -170,7 +180,8 @@ class Index(Collection):
             index.dense = QdrantStore.load(folder, ids, index.dim, qdrant_api_key)
         else:
             index.dense = FaissStore.load(folder, ids, metas, index.dim, layout)
-        index.sparse = LexicalStore.load(folder, ids, metas)
+        index.sparse = QdrantLexicalStore.load(folder, ids, qdrant_api_key) if sparse != LEXICAL else \
+            LexicalStore.load(folder, ids, metas)
         index.sentences = SentenceStore.load(folder, ids, index.dim)
         try:
             index.boxes = load_boxes(folder / BOXES)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from rag.lexical import BM25
+from rag.lexical import BM25, TermWeights
 from rag.store.payload import Payload
 from rag.store.vectors import Scored
 from rag.types import Filters, PageMeta
@@ -46,6 +46,11 @@ class LexicalStore:
 
     def __len__(self) -> int:
         return len(self.payload)
+
+    @property
+    def terms(self) -> TermWeights:
+        """The idf of every term, over the chunks held."""
+        return self.bm25.terms
 
     def ids(self) -> np.ndarray:
         return self.payload.ids

@@ -18,14 +18,14 @@ import pytest
 from rag.config import Config
 from rag.pipeline import PaperTrail
 from rag.retrieve import Retriever, fuse
-from rag.store import FaissStore, Index, LexicalQuery, LexicalStore, VectorStore
+from rag.store import FaissStore, Index, LexicalQuery, LexicalStore, QdrantLexicalStore, VectorStore
 from rag.store.faiss_store import Layout
 from rag.store.qdrant_store import QdrantStore
 from rag.text import cjk_share
 from rag.types import Filters, PageMeta
 from rag.versions import read_pointer, versions
 
-from tests.store.qdrant_local import qdrant
+from tests.store.qdrant_local import qdrant, qdrant_bm25
 from tests.test_ingest import BRIDGE, PAGE1, PAGE3, TEA, write_pages
 
 WORDS = "北京 技术 合同 茶园 春茶 大桥 通车 投资 合作社 游客 工资 岗位 高原 铁路 电气化 医院".split()
@@ -72,6 +72,8 @@ BACKENDS = [
             lambda folder, ids, metas: FaissStore.load(folder, ids, metas, 16, IVF), unit, unit),
     Backend("qdrant", lambda: qdrant(16), lambda folder, ids, metas: QdrantStore.load(folder, ids, 16), unit, unit),
     Backend("bm25", LexicalStore, LexicalStore.load, tokens, lambda key: LexicalQuery((f"w{key}",))),
+    Backend("qdrant-bm25", qdrant_bm25, lambda folder, ids, metas: QdrantLexicalStore.load(folder, ids), tokens,
+            lambda key: LexicalQuery((f"w{key}",))),
 ]
 DENSE = [pytest.param(FaissStore, id="faiss"), pytest.param(lambda dim: FaissStore(dim, layout=IVF), id="faiss-ivf"),
          pytest.param(qdrant, id="qdrant")]
@@ -109,7 +111,7 @@ def test_removing_leaves_the_others_their_ids_and_scores(backend):
     store.delete([10, 40, 90, 12345])
     assert list(store.ids()) == kept and len(store) == len(kept)
     assert {i for i, _ in store.search(query, 100)} == set(kept)
-    if backend.name != "bm25":  # a dense store scores by the vectors it holds
+    if not backend.name.endswith("bm25"):  # a dense store scores by the vectors it holds
         assert np.array_equal(store.score(query, kept), before)
     else:  # BM25 weights follow the corpus statistics: the ranking of the kept rows stays
         assert store.search(query, 1)[0][0] == 91 and (store.score(query, kept) > 0).tolist() == (before > 0).tolist()
@@ -197,11 +199,14 @@ PAGES = {"铜仁日报_2026-04-02_01.txt": PAGE1, "铜仁日报_2026-04-02_02.tx
          "茶报_2026-04-05_01.txt": TEA}
 
 
-@pytest.fixture(params=DENSE)
+@pytest.fixture(params=[pytest.param(lambda dim: (FaissStore(dim), LexicalStore()), id="faiss"),
+                        pytest.param(lambda dim: (FaissStore(dim, layout=IVF), LexicalStore()), id="faiss-ivf"),
+                        pytest.param(lambda dim: (qdrant(dim), qdrant_bm25()), id="qdrant")])
 def papers(request, tmp_path, embedder) -> PaperTrail:
-    """The pages ingested into an index over the dense backend, saved."""
+    """The pages ingested into an index over each pair of backends, saved."""
     config = Config(index_dir=tmp_path / "index", show_progress=False)
-    rag = PaperTrail(Index(config.model, embedder.dim, request.param(embedder.dim)), config, embedder)
+    dense, sparse = request.param(embedder.dim)
+    rag = PaperTrail(Index(config.model, embedder.dim, dense, sparse=sparse), config, embedder)
     rag.ingest([write_pages(tmp_path, {name: (text, "utf-8") for name, text in PAGES.items()})])
     return rag
 

@@ -12,7 +12,8 @@ import pytest
 
 from rag.config import ROOT
 from rag.store import FaissStore, IndexLoadError
-from rag.store.qdrant_store import FILE, HNSW_EF, KEEP, Location, QdrantStore, client
+from rag.store.qdrant_points import KEEP, Location, client
+from rag.store.qdrant_store import FILE, HNSW_EF, QdrantStore
 from rag.types import Filters, PageMeta
 
 from tests.store.qdrant_local import qdrant
