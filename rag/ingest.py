@@ -26,7 +26,7 @@ from rag.evidence import chunk_sentences, page_sentences
 from rag.jumps import link_jumps
 from rag.load import IngestError, RawPage, absolute, find_files, parse, read_bytes, sha256
 from rag.names import entities, stored
-from rag.reprints import find_reprints
+from rag.reprints import groups_of, relink_reprints
 from rag.split import split_document
 from rag.store import Index
 from rag.types import Chunk, Document, PageMeta
@@ -156,10 +156,11 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
     vectors, sentence_vectors = embedder.encode_chunks([c.embed_text() for c in chunks],
                                                        [embedded_sentences(c, docs[c.doc_id].text) for c in chunks],
                                                        progress=progress)
+    regroup = groups_of(index, stale)
     removed = index.remove(stale)
     index.add(list(docs.values()), chunks, vectors, sentence_vectors)
     index.boxes.update(boxes)
-    link(index, config, [*removed, *docs.values()])
+    link(index, config, list(docs.values()), removed, regroup)
     report.chunks = len(chunks)
     report.removed = removed
     return report
@@ -187,8 +188,9 @@ def remove(index: Index, key: str, config: Config) -> list[Document]:
     paths = sorted({d.path or d.source for d in docs})
     if len(paths) > 1:
         raise IngestError(f"{key}: names pages of {len(paths)} files ({', '.join(paths)}); give the path or id")
+    regroup = groups_of(index, [d.doc_id for d in docs])
     index.remove(d.doc_id for d in docs)
-    link(index, config, docs)
+    link(index, config, [], docs, regroup)
     return docs
 
 
@@ -203,11 +205,11 @@ def set_meta(index: Index, doc_id: str, meta: PageMeta) -> Document:
     return doc
 
 
-def link(index: Index, config: Config, changed: Iterable[Document]) -> None:
-    """Relink after ``changed`` pages were added or removed: jump lines in their editions, reprint groups over the
-    whole index."""
-    link_editions(index, changed)
-    find_reprints(list(index.documents.values()), index.chunks, config.reprint_similarity)
+def link(index: Index, config: Config, added: list[Document], removed: list[Document], regroup: set[str]) -> None:
+    """Relink after pages were ``added`` or ``removed``: jump lines in their editions, reprint groups of the added
+    pages and of the groups ``regroup`` that lost pages (``rag.reprints.relink_reprints``)."""
+    link_editions(index, [*removed, *added])
+    relink_reprints(index, config.reprint_similarity, added, regroup)
     index.touch()
 
 
