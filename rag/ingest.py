@@ -209,7 +209,7 @@ def link(index: Index, config: Config, added: list[Document], removed: list[Docu
     """Relink after pages were ``added`` or ``removed``: jump lines in their editions, reprint groups of the added
     pages and of the groups ``regroup`` that lost pages (``rag.reprints.relink_reprints``)."""
     link_editions(index, [*removed, *added])
-    relink_reprints(index, config.reprint_similarity, added, regroup)
+    index.describe(relink_reprints(index, config.reprint_similarity, added, regroup))
     index.touch()
 
 

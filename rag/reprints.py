@@ -85,12 +85,17 @@ class Copy:
     figures: Figures
 
 
-def label(by_page: dict[str, list[Chunk]], copies: list[Copy]) -> None:
-    """Give the chunks of ``copies`` (in page order) their group's id, or none when there is one copy."""
+def label(by_page: dict[str, list[Chunk]], copies: list[Copy]) -> list[int]:
+    """Give the chunks of ``copies`` (in page order) their group's id, or none when there is one copy; returns
+    the ids of the chunks whose group changed."""
     group = f"{copies[0].doc_id}:{copies[0].start}" if len(copies) > 1 else None
+    changed = []
     for copy in copies:
         for chunk in chunks_in(by_page, copy.doc_id, copy.start, copy.end):
-            chunk.reprint_group = group
+            if chunk.reprint_group != group:
+                chunk.reprint_group = group
+                changed.append(chunk.chunk_id)
+    return changed
 
 
 def groups_of(index: Index, doc_ids: Iterable[str]) -> set[str]:
@@ -98,10 +103,10 @@ def groups_of(index: Index, doc_ids: Iterable[str]) -> set[str]:
     return {c.reprint_group for d in doc_ids for c in index.by_page.get(d, []) if c.reprint_group}
 
 
-def relink_reprints(index: Index, threshold: float, added: Iterable[Document], regroup: Iterable[str]) -> None:
+def relink_reprints(index: Index, threshold: float, added: Iterable[Document], regroup: Iterable[str]) -> list[int]:
     """Regroup what an ingest changed: the groups ``regroup`` (which lost pages) among their remaining copies, then
     each article of the ``added`` pages (already in ``index``, with their vectors) against the earlier copies
-    holding its chunks' nearest chunks."""
+    holding its chunks' nearest chunks. Returns the ids of the chunks whose group changed."""
     groups = _Groups(index, threshold)
     for group in regroup:
         groups.regroup(group)
@@ -109,7 +114,7 @@ def relink_reprints(index: Index, threshold: float, added: Iterable[Document], r
         for copy in groups.copies(doc.doc_id):
             for other in groups.candidates(copy):
                 groups.join(copy, other)
-    groups.write()
+    return groups.write()
 
 
 def copies_of(documents: list[Document]) -> list[Copy]:
@@ -190,12 +195,10 @@ class _Groups:
         del self.members[kb]
         self.changed.add(ka)
 
-    def write(self) -> None:
-        """Label the chunks of every changed group."""
+    def write(self) -> list[int]:
+        """Label the chunks of every changed group; the ids of those whose group changed."""
         by_page = self.index.by_page
-        for key in self.changed:
-            if key in self.members:
-                label(by_page, self.members[key])
+        return [i for key in self.changed if key in self.members for i in label(by_page, self.members[key])]
 
     def _own(self, copy: Copy) -> None:
         """Take ``copy`` out of its group, alone in its own."""

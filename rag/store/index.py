@@ -38,7 +38,7 @@ from rag.store.qdrant_lexical import QdrantLexicalStore
 from rag.store.qdrant_store import FILE as QDRANT
 from rag.store.qdrant_store import QdrantStore
 from rag.store.sentences import SentenceStore
-from rag.store.vectors import VectorStore
+from rag.store.vectors import Describable, VectorStore, about
 from rag.types import Chunk, Document, PageMeta
 from rag.versions import IndexLoadError
 
@@ -99,7 +99,9 @@ class Index(Collection):
             sparse.add(part, [tokenize(c.embed_text()) for c in chunks[start:start + batch]], metas)
             if progress:
                 progress(start + len(part), len(ids))
-        return self.copy(dense, sparse)
+        moved = self.copy(dense, sparse)
+        moved.describe(ids)
+        return moved
 
     def add(self, documents: list[Document], chunks: list[Chunk], vectors: np.ndarray,
             sentence_vectors: list[np.ndarray] | None = None) -> np.ndarray:
@@ -111,7 +113,17 @@ class Index(Collection):
         self.dense.add(ids, vectors, metas)
         self.sparse.add(ids, [tokenize(c.embed_text()) for c in chunks], metas)
         self.sentences.add(ids, sentence_vectors if sentence_vectors is not None else [None] * len(chunks))
+        self.describe(ids)
         return ids
+
+    def describe(self, ids: Iterable[int]) -> None:
+        """Give the stores that keep it (``Describable``) what describes chunks ``ids`` now."""
+        ids = np.fromiter(ids, np.int64)
+        stores = [s for s in (self.dense, self.sparse) if isinstance(s, Describable)]
+        if stores and len(ids):
+            described = [about(self.chunk(int(i))) for i in ids]
+            for store in stores:
+                store.describe(ids, described)
 
     def remove(self, doc_ids: Iterable[str]) -> list[Document]:
         """Drop documents with their chunks' vectors, BM25 rows and sentence vectors; the other chunks keep their

@@ -52,7 +52,7 @@ BATCH = 256
 OWNER = "papertrail_index"
 """Collection metadata: the folder of the index whose points the collection holds."""
 INDEXED = {"chunk": "integer", "born": "integer", "died": "integer", "paper": "keyword", "day": "integer",
-           "page": "integer"}
+           "page": "integer", "doc_id": "keyword", "source": "keyword", "reprint_group": "keyword"}
 """The payload indexes a server collection gets (local mode ignores payload indexes)."""
 log = logging.getLogger(__name__)
 
@@ -172,12 +172,26 @@ class QdrantPoints:
         """A new point for each chunk at this version (in place for one this writer added); the old one dies."""
         ids = np.fromiter(ids, np.int64)
         self._known(ids)
-        points = self._points(ids)
+        points = self._points(ids, payload=True)
         older = [p.id for p in points if p.payload["born"] < self.version]
         if older:
             self.client.set_payload(self.collection, {"died": self.version}, older)
         self._upsert([p.payload["chunk"] for p in points], [p.vector for p in points],
                      [_payload(p.payload["chunk"], meta, self.version, p.payload) for p in points])
+
+    def describe(self, ids: Sequence[int], about: Sequence[dict]) -> None:
+        """Set what describes each chunk on its point at this version (``rag.store.vectors.Describable``). In place:
+        older versions' readers read their own files, not these fields."""
+        ids = np.asarray(ids, np.int64).reshape(-1)
+        if not len(ids):
+            return
+        self._known(ids)
+        models = qdrant().models
+        point = {p.payload["chunk"]: p.id for p in self._points(ids, vectors=False)}
+        updates = [models.SetPayloadOperation(set_payload=models.SetPayload(payload=dict(a), points=[point[i]]))
+                   for i, a in zip(ids.tolist(), about)]
+        for start in range(0, len(updates), BATCH):
+            self.client.batch_update_points(self.collection, updates[start : start + BATCH], wait=True)
 
     def count(self, filters: Filters | None = None) -> int:
         if filters is None or not filters.active:
@@ -250,12 +264,14 @@ class QdrantPoints:
         if len(unknown):
             raise KeyError(f"unknown chunk ids {unknown[:5].tolist()}")
 
-    def _points(self, ids: np.ndarray, vectors: bool = True) -> list[models.Record]:
-        """The points (with vectors) of chunks ``ids`` at this version."""
+    def _points(self, ids: np.ndarray, vectors: bool = True, payload: bool = False) -> list[models.Record]:
+        """The points of chunks ``ids`` at this version, with their vectors, and their ``PAYLOAD`` fields (all of
+        it with ``payload``)."""
         points, offset = [], None
         while True:
             page, offset = self.client.scroll(self.collection, self._filter(chunks=ids), limit=max(len(ids), 1),
-                                              offset=offset, with_payload=list(self.PAYLOAD), with_vectors=vectors)
+                                              offset=offset, with_payload=payload or list(self.PAYLOAD),
+                                              with_vectors=vectors)
             points += page
             if offset is None:
                 return points

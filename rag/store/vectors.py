@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from rag.types import Filters, PageMeta
+from rag.types import Chunk, Filters, PageMeta
 
 Scored = list[tuple[int, float]]
 """``(chunk id, score)`` pairs, best first."""
@@ -68,3 +68,19 @@ class VectorStore(Protocol):
     def commit(self, folder: Path) -> None:
         """Write the store into ``folder``, the version being saved (``rag.store.disk``)."""
         ...
+
+
+@runtime_checkable
+class Describable(Protocol):
+    """A store that keeps, beside each chunk's vector, what describes the chunk (``about``) for other readers of
+    its collection: a Qdrant collection can be searched, grouped by reprint and shown without our files. Never
+    filtered on; ``Index`` gives it on add and whenever linking changes a chunk's reprint group."""
+
+    def describe(self, ids: Sequence[int], about: Sequence[dict]) -> None:
+        """Keep ``about[i]`` for chunk ``ids[i]`` (replacing what was kept)."""
+        ...
+
+
+def about(chunk: Chunk) -> dict:
+    """What a ``Describable`` store keeps of a chunk: its page's id and file, its headline, its reprint group."""
+    return {"doc_id": chunk.doc_id, "source": chunk.source, "title": chunk.title, "reprint_group": chunk.reprint_group}

@@ -170,3 +170,38 @@ def test_a_server_is_asked_for_the_measured_search_width_and_local_mode_for_none
     server = QdrantStore(16, Location(url="http://127.0.0.1:9"), "c", 1, np.zeros(0, np.int64))  # never contacted
     assert server._width(50).hnsw_ef == HNSW_EF == 512 and server._width(600).hnsw_ef == 600
     assert filled([1])._width(50) is None
+
+
+def test_each_point_carries_what_describes_its_chunk_as_ingest_and_linking_leave_it(tmp_path, embedder):
+    from rag.config import Config
+    from rag.pipeline import PaperTrail
+    from rag.store.vectors import about
+
+    from tests.test_reprints import OCR_COPY, OTHER, WIRE
+
+    config = Config(index_dir=tmp_path / "index", store="qdrant", qdrant_path=tmp_path / "qdrant",
+                    show_progress=False)
+    rag = PaperTrail.create(config, embedder)
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name, text in (("人民日报_2026-04-02_04.txt", WIRE), ("拉萨日报_2026-04-03_02.txt", OCR_COPY),
+                       ("拉萨日报_2026-04-03_03.txt", OTHER)):
+        (pages / name).write_text(text, encoding="utf-8")
+        rag.ingest([pages / name])  # the reprint is linked by the second ingest, to a point the first wrote
+
+    def payloads() -> list[dict]:
+        index = rag.index
+        stored = []
+        for store in (index.dense, index.sparse):
+            found = {p.payload["chunk"]: p.payload for p in store._points(index.ids(), vectors=False, payload=True)}
+            stored.append([{k: found[c.chunk_id].get(k) for k in about(c)} for c in index.chunks])
+        return stored
+
+    expected = [about(c) for c in rag.index.chunks]
+    assert sum(bool(a["reprint_group"]) for a in expected) >= 2 and all(a["title"] for a in expected)
+    assert payloads() == [expected, expected]
+    rag.remove("人民日报_2026-04-02_04.txt")
+    page = next(p for p in rag.pages() if p.file == "拉萨日报_2026-04-03_02.txt")
+    rag.edit(page.id, PageMeta("高原晚报", "2026-04-04", 5))
+    expected = [about(c) for c in rag.index.chunks]
+    assert not any(a["reprint_group"] for a in expected) and payloads() == [expected, expected]
