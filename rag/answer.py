@@ -121,7 +121,7 @@ def pool_features(q: Question, pool: list[Candidate], query: np.ndarray, hits: l
     """One row of ``SENTENCE_FEATURES`` per candidate."""
     sem, context = semantic_scores(pool, query, embedder)
     return sentence_features(q, Candidates(
-        [dated(c.text, c.hit.chunk.meta.date) for c in pool], [dated(c.context, c.hit.chunk.meta.date) for c in pool],
+        [dated(c.text, c.date) for c in pool], [dated(c.context, c.date) for c in pool],
         sem, context, np.array([c.hit.dense for c in pool]),
         [c.rank for c in pool], [c.inside for c in pool], [c.names for c in pool]), hits[0].dense)
 

@@ -46,6 +46,8 @@ class Candidate:
     """Sum of the vectors of the sentence and its neighbours."""
     names: Names | None = None
     """The sentence's names as tagged at ingest, ``None`` when the page has none stored."""
+    date: str | None = None
+    """When its story was printed (``Collection.story_date``): what its 去年, 今年 … count from."""
 
 
 @lru_cache(maxsize=4096)
@@ -69,7 +71,8 @@ def chunk_sentences(page_text: str, chunk: Chunk) -> list[tuple[int, int, int]]:
 def near_text(index: Index, chunk: Chunk) -> str:
     """The headline, the chunk and the chunks beside it on the page: the story around a hit (with the years its
     去年, 今年 … name, ``rag.text.dated``)."""
-    return dated("\n".join(filter(None, [chunk.title, *(c.text for c in index.neighbours(chunk))])), chunk.meta.date)
+    return dated("\n".join(filter(None, [chunk.title, *(c.text for c in index.neighbours(chunk))])),
+                 index.story_date(chunk))
 
 
 def sentence_vectors(index: Index, chunks: list[Chunk], page_text: str) -> dict[int, np.ndarray]:
@@ -115,5 +118,5 @@ def candidates(index: Index, hits: list[Hit]) -> list[Candidate]:
             near = [vectors[j] for j in (i - 1, i, i + 1) if j in vectors]
             out.append(Candidate(hit, rank, start, end, doc.text[start:end], context, i in own,
                                  vectors.get(i), np.sum(near, axis=0) if i in vectors else None,
-                                 restored(names[i]) if names is not None else None))
+                                 restored(names[i]) if names is not None else None, index.story_date(hit.chunk)))
     return out

@@ -6,7 +6,7 @@ import numpy as np
 
 from rag.answer import disputed, retold, shown
 from rag.answer_model import load_model
-from rag.evidence import Candidate
+from rag.evidence import Candidate, near_text
 from rag.features import QUESTION_FEATURES, READ_FEATURES, SENTENCE_FEATURES
 from rag.pipeline import PaperTrail
 from rag.types import Chunk, Filters, Hit, PageMeta
@@ -62,18 +62,35 @@ def test_a_question_for_how_much_a_figure_grew_is_answered_with_the_change(sampl
     assert sample_rag.ask("北京技术合同成交额增长到了多少？").short_answer == "9800多亿元"
 
 
+STORY = ("# 基础研究投入创新高\n\n新华社北京3月5日电 过去一年，我国基础研究投入接近2800亿元，占比创历史新高。"
+         "全社会研发投入超过3.92万亿元，全球创新指数排名跃升至第10位。\n\n"
+         "科技部有关负责人表示，将继续加大对基础研究的稳定支持，完善多元投入机制。\n")
+
+
 def test_a_year_a_dated_story_calls_last_year_is_a_year_it_states(sample_rag, tmp_path):
-    story = ("# 基础研究投入创新高\n\n本报北京3月5日电 过去一年，我国基础研究投入接近2800亿元，占比创历史新高。"
-             "全社会研发投入超过3.92万亿元，全球创新指数排名跃升至第10位。\n\n"
-             "科技部有关负责人表示，将继续加大对基础研究的稳定支持，完善多元投入机制。\n")
     for name, answered in (("科技日报_2026-03-05_02.txt", True), ("科技日报_2024-03-05_02.txt", False)):
         folder = tmp_path / name[:-4]
         folder.mkdir()
-        (folder / name).write_text(story, encoding="utf-8")
+        (folder / name).write_text(STORY, encoding="utf-8")
         rag = PaperTrail.create(sample_rag.config.with_(index_dir=folder / "index"), sample_rag.embedder)
         rag.ingest([folder / name])
         answer = rag.ask("2025年我国基础研究投入是多少？")
         assert answer.abstained != answered, (name, answer.confidence)
+
+
+def test_a_page_of_unknown_date_counts_last_year_from_a_dated_reprint_of_its_story(sample_rag, tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "clipping.txt").write_text(STORY.replace("，", ",").replace("2800", "２８００"), encoding="utf-8")
+    rag = PaperTrail.create(sample_rag.config.with_(index_dir=tmp_path / "index"), sample_rag.embedder)
+    rag.ingest([folder / "clipping.txt"])
+    undated = next(c for c in rag.index.chunks if "２８００" in c.text)
+    assert rag.index.story_date(undated) is None and "2025年" not in near_text(rag.index, undated)
+    (folder / "科技日报_2026-03-05_02.txt").write_text(STORY, encoding="utf-8")
+    rag.ingest([folder / "科技日报_2026-03-05_02.txt"])
+    undated = next(c for c in rag.index.chunks if "２８００" in c.text)
+    assert undated.reprint_group and undated.meta.date is None
+    assert rag.index.story_date(undated) == "2026-03-05" and "2025年" in near_text(rag.index, undated)
 
 
 def test_a_refusal_names_the_filters_in_effect(sample_rag):

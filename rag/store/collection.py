@@ -22,7 +22,7 @@ from rag.types import Chunk, Document, Page, PageMeta
 
 CHUNK_FIELDS = ("chunk_id", "doc_id", "start", "end", "title", "jump", "reprint_group")
 """What ``chunks.jsonl`` keeps of a chunk (its text, source and metadata come from its document)."""
-CACHES = ("_by_id", "by_page", "_jumps")
+CACHES = ("_by_id", "by_page", "_jumps", "_reprint_dates")
 
 
 class Collection:
@@ -97,6 +97,20 @@ class Collection:
             if c.jump is not None:
                 out.setdefault(c.jump, []).append(c)
         return out
+
+    @cached_property
+    def _reprint_dates(self) -> dict[str, str]:
+        """The earliest page date of each reprint group's copies."""
+        out: dict[str, str] = {}
+        for c in self.chunks:
+            if c.reprint_group and c.meta.date and c.meta.date < out.get(c.reprint_group, "9"):
+                out[c.reprint_group] = c.meta.date
+        return out
+
+    def story_date(self, chunk: Chunk) -> str | None:
+        """When ``chunk``'s story was printed: its page's date, else the earliest date of a dated reprint of it (a
+        page of unknown date carrying a wire story printed it about then too)."""
+        return chunk.meta.date or self._reprint_dates.get(chunk.reprint_group or "")
 
     def neighbours(self, chunk: Chunk) -> list[Chunk]:
         """The chunk and the chunks just before and after it on its page."""
