@@ -37,9 +37,12 @@ NUMBER = re.compile(r"\d|[零〇一二两三四五六七八九十百千万亿][�
 DATE = re.compile(r"\d{1,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*[日号]|世纪|年代|[春夏秋冬][季天]|[〇零一二三四五六七八九十]{2,4}年|"
                   r"朝|时期|期间")
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9.'-]*[A-Za-z0-9]|[A-Z]")
-ASKED_NUMBER = re.compile(r"\d{2,}|\d+\s*(?:月|日|号|季度|届|期)")
-"""Numbers a question pins its fact to: 2025, or a single digit with its unit (2月, 3日, 第5届), never a bare
-digit, which any figure on the page would contain."""
+ASKED_NUMBER = re.compile(r"\d+\s*月\s*\d+\s*[日号]|\d{2,}|\d+\s*(?:月|日|号|季度|届|期)")
+"""Numbers a question pins its fact to: 2025, a day (2月14日), or a single digit with its unit (2月, 3日, 第5届),
+never a bare digit, which any figure on the page would contain."""
+ASIDE = re.compile(r"[（(][\u4e00-\u9fff]{1,2}[)）]")
+"""A word's bracketed insertion, as papers abbreviate 企业和事业单位 to 企(事)业单位: read without it, the text
+names the question's 企业 too."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,22 @@ def found(term: Term, text: str) -> bool:
 
 
 def found_all(terms: list[Term], text: str) -> list[bool]:
-    """Whether each term is found in a (lower-cased) text."""
-    return [found(t, text) for t in terms]
+    """Whether each term is found in a (lower-cased) text, or in it read without bracketed insertions."""
+    bare = ASIDE.sub("", text)
+    return [found(t, text) or found(t, bare) for t in terms]
+
+
+def mentioned(number: str, text: str) -> bool:
+    """Whether ``text`` states an asked number (``ASKED_NUMBER``) whole: never as part of a longer number (2 of
+    12月, 2025 of 20251, 3 of 2.3), and a month never as the month of a day (2月 of 2月14日 dates an event; it is
+    not February's figure)."""
+    parts = re.findall(r"\d+|\D", re.sub(r"\s+", "", number))
+    pattern = r"(?<![\d.])" + r"\s*".join(map(re.escape, parts))
+    if parts[-1].isdigit():
+        pattern += r"(?!\d|\.\d)"
+    elif parts[-1] == "月":
+        pattern += r"(?!\s*\d)"
+    return re.search(pattern, text) is not None
 
 
 def weighted_share(terms: list[Term], hits: list[bool]) -> float:
@@ -143,9 +160,9 @@ def conflict(q: Question, text: str, names: Names | None = None) -> float:
     return 0.0
 
 
-def share(items: list[str], text: str) -> float:
-    """Share of items found in the text (1 when there are none)."""
-    return sum(i in text for i in items) / len(items) if items else 1.0
+def share(numbers: list[str], text: str) -> float:
+    """Share of the asked numbers the text states (``mentioned``; 1 when there are none)."""
+    return sum(mentioned(n, text) for n in numbers) / len(numbers) if numbers else 1.0
 
 
 def holds(kind: str, text: str, names: Names | None = None) -> bool:

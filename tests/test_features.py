@@ -1,7 +1,8 @@
+import pytest
 
 from rag.bilingual import content_words, translations
 from rag.config import Config
-from rag.features import analyse, coverage, holds, question_kind
+from rag.features import analyse, coverage, found_all, holds, mentioned, question_kind
 from rag.lexical import BM25, tokenize
 
 MODELS = Config().models_dir
@@ -50,3 +51,23 @@ def test_sentences_hold_the_kind_asked_for():
     assert holds("quantity", "企业达69家。") and not holds("quantity", "企业发展很快。")
     assert holds("time", "1786年2月2日，协会成立。")
     assert holds("place", "代表团抵达北京。")
+
+
+@pytest.mark.parametrize(("number", "text", "stated"), [
+    ("2月", "2月份社会融资规模增量为1.2万亿元", True),
+    ("2月", "12月份社会融资规模增量为1.2万亿元", False),  # not inside a longer number
+    ("2月", "人民银行2月14日发布的数据显示，1月份…", False),  # the month of a day dates an event
+    ("2月14日", "人民银行2 月 14 日发布的数据", True),
+    ("2025", "2025年，全区生产总值", True),
+    ("2025", "编号20251的项目", False),
+    ("5届", "第15届画展", False),
+    ("10", "增长10.5%", False),
+])
+def test_an_asked_number_is_stated_only_whole(number, text, stated):
+    assert mentioned(number, text) is stated
+
+
+def test_a_bracketed_insertion_does_not_hide_a_question_term():
+    lexical = BM25.build([tokenize("1月份企(事)业单位贷款增加4.78万亿元。")])
+    q = analyse("1月份企业贷款增加了多少？", lexical.terms, MODELS)
+    assert all(found_all(q.terms, "1月份企(事)业单位贷款增加4.78万亿元。"))
