@@ -25,7 +25,7 @@ def test_ingest_tags_each_page_sentence_once_and_headlines_not_at_all():
 def test_stored_names_give_the_features_and_spans_of_names_tagged_at_query_time():
     texts = [PAGE[s:e] for s, e, heading in page_sentences(PAGE) if not heading]
     lexical = BM25.build([tokenize(t) for t in texts])
-    q = analyse("北京哪所大学有研究院？", lexical, Config().models_dir)
+    q = analyse("北京哪所大学有研究院？", lexical.terms, Config().models_dir)
     assert q.kind == "org"
 
     def rows(names):

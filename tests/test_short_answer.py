@@ -24,7 +24,7 @@ def test_time_spans():
 
 def test_a_question_for_where_a_figure_went_gets_both_figures():
     sentence = "2021年至2025年，北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%。"
-    lexical = BM25.build([tokenize(sentence)])
+    lexical = BM25.build([tokenize(sentence)]).terms
 
     def analyse(question: str):
         return analyse_with(question, lexical, Config().models_dir)
@@ -41,7 +41,7 @@ def test_a_question_for_where_a_figure_went_gets_both_figures():
 
 def test_the_words_next_to_what_a_question_asks_point_at_the_figure_they_precede_or_follow():
     sentence = "1月份社会融资规模增量为7.06万亿元，同比多增5833亿元。"
-    lexical = BM25.build([tokenize(sentence)])
+    lexical = BM25.build([tokenize(sentence)]).terms
     q = analyse_with("1月份社会融资规模增量是多少？", lexical, Config().models_dir)
     assert asked_context(q) == ("融资规模增量", "")
     found = span_candidates(q, sentence)
@@ -54,7 +54,7 @@ def test_the_words_next_to_what_a_question_asks_point_at_the_figure_they_precede
 
 def test_a_question_for_how_much_a_figure_changed_gets_the_change_not_the_level():
     sentence = "2021年至2025年，北京技术合同成交额从7000多亿元增长至9800多亿元，提升了40.8%。"
-    lexical = BM25.build([tokenize(sentence)])
+    lexical = BM25.build([tokenize(sentence)]).terms
     found = spans("quantity", sentence)
     changes = stated_changes(sentence, found)
     assert [sentence[start:found[i][1]] for i, start in changes.items()] == ["提升了40.8%"]
