@@ -1,5 +1,6 @@
 """The Qdrant store beyond the conformance suite: its versions in one collection (a reader keeps its view while a
-writer commits the next), abandoned writers, purging, filters against the FAISS payload masks, and its errors.
+writer commits the next), abandoned writers, purging, filters against the FAISS payload masks, the payload that
+describes each chunk through ingest, linking and edits, and its errors.
 All on Qdrant's local mode (the real engine), a folder per test."""
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ import sys
 import numpy as np
 import pytest
 
-from rag.config import ROOT
+from rag.config import ROOT, Config
+from rag.pipeline import PaperTrail
 from rag.store import FaissStore, IndexLoadError
 from rag.store.qdrant_points import KEEP, Location, client
 from rag.store.qdrant_store import FILE, HNSW_EF, QdrantStore
+from rag.store.vectors import about
 from rag.types import Filters, PageMeta
 
 from tests.store.qdrant_local import qdrant
 from tests.store.test_conformance import IDS, meta, unit
+from tests.test_reprints import OCR_COPY, OTHER, WIRE
 
 
 def filled(ids: list[int]) -> QdrantStore:
@@ -173,12 +177,6 @@ def test_a_server_is_asked_for_the_measured_search_width_and_local_mode_for_none
 
 
 def test_each_point_carries_what_describes_its_chunk_as_ingest_and_linking_leave_it(tmp_path, embedder):
-    from rag.config import Config
-    from rag.pipeline import PaperTrail
-    from rag.store.vectors import about
-
-    from tests.test_reprints import OCR_COPY, OTHER, WIRE
-
     config = Config(index_dir=tmp_path / "index", store="qdrant", qdrant_path=tmp_path / "qdrant",
                     show_progress=False)
     rag = PaperTrail.create(config, embedder)
