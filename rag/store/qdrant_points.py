@@ -187,8 +187,8 @@ class QdrantPoints:
             return
         self._known(ids)
         models = qdrant().models
-        point = {p.payload["chunk"]: p.id for p in self._points(ids, vectors=False)}
-        updates = [models.SetPayloadOperation(set_payload=models.SetPayload(payload=dict(a), points=[point[i]]))
+        updates = [models.SetPayloadOperation(set_payload=models.SetPayload(payload=dict(a),
+                                                                            filter=self._filter(chunks=[i])))
                    for i, a in zip(ids.tolist(), about)]
         for start in range(0, len(updates), BATCH):
             self.client.batch_update_points(self.collection, updates[start : start + BATCH], wait=True)
@@ -284,7 +284,7 @@ class QdrantPoints:
         for start in range(0, len(points), BATCH):
             self.client.upsert(self.collection, points[start : start + BATCH], wait=True)
 
-    def _filter(self, filters: Filters | None = None, chunks: np.ndarray | None = None) -> models.Filter:
+    def _filter(self, filters: Filters | None = None, chunks: Iterable[int] | None = None) -> models.Filter:
         """The points of this version passing ``filters`` (and of ``chunks``, when given)."""
         models = qdrant().models
         must = [models.FieldCondition(key="born", range=models.Range(lte=self.version)),
