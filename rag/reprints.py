@@ -139,7 +139,8 @@ def similar(a: Copy, b: Copy, threshold: float) -> bool:
 
 class _Groups:
     """The reprint groups of an index as an ingest changes them: copies are split from their pages once, groups
-    are joined in memory, and ``write`` labels the chunks of the groups that changed."""
+    are joined in memory (the index's ``by_reprint`` read as it was before), and ``write``, last, labels the chunks
+    of the groups that changed."""
 
     def __init__(self, index: Index, threshold: float) -> None:
         self.index = index
@@ -150,7 +151,6 @@ class _Groups:
         """Each changed group's copies in page order, by a key of the group (its old id, or a copy's own)."""
         self.key: dict[tuple[str, int], str] = {}
         self.changed: set[str] = set()
-        self._chunks: dict[str, list[Chunk]] | None = None
 
     def copies(self, doc_id: str) -> list[Copy]:
         if doc_id not in self.split:
@@ -159,7 +159,7 @@ class _Groups:
 
     def regroup(self, group: str) -> None:
         """Split the group ``group`` anew among the copies still holding its chunks."""
-        copies = sorted({self._copy_at(c) for c in self._grouped().get(group, [])} - {None}, key=self._place)
+        copies = sorted({self._copy_at(c) for c in self.index.by_reprint.get(group, [])} - {None}, key=self._place)
         for copy in copies:
             self._own(copy)
         for found in reprint_groups(copies, self.threshold):
@@ -216,7 +216,7 @@ class _Groups:
 
     def _members(self, key: str) -> list[Copy]:
         if key not in self.members:
-            found = {self._copy_at(c) for c in self._grouped().get(key, [])} - {None}
+            found = {self._copy_at(c) for c in self.index.by_reprint.get(key, [])} - {None}
             self.members[key] = sorted(found, key=self._place) or [self._copy_named(key)]
         return self.members[key]
 
@@ -230,15 +230,6 @@ class _Groups:
 
     def _place(self, copy: Copy) -> tuple[int, int]:
         return self.order[copy.doc_id], copy.start
-
-    def _grouped(self) -> dict[str, list[Chunk]]:
-        """The chunks of each group as the index held them before this regrouping."""
-        if self._chunks is None:
-            self._chunks = defaultdict(list)
-            for chunk in self.index.chunks:
-                if chunk.reprint_group:
-                    self._chunks[chunk.reprint_group].append(chunk)
-        return self._chunks
 
 
 def reprint_groups(copies: list[Copy], threshold: float) -> list[list[int]]:

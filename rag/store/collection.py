@@ -22,7 +22,7 @@ from rag.types import Chunk, Document, Page, PageMeta
 
 CHUNK_FIELDS = ("chunk_id", "doc_id", "start", "end", "title", "jump", "reprint_group")
 """What ``chunks.jsonl`` keeps of a chunk (its text, source and metadata come from its document)."""
-CACHES = ("_by_id", "by_page", "_jumps", "_reprint_dates")
+CACHES = ("_by_id", "by_page", "_jumps", "by_reprint", "_reprint_dates")
 
 
 class Collection:
@@ -99,13 +99,20 @@ class Collection:
         return out
 
     @cached_property
-    def _reprint_dates(self) -> dict[str, str]:
-        """The earliest page date of each reprint group's copies."""
-        out: dict[str, str] = {}
+    def by_reprint(self) -> dict[str, list[Chunk]]:
+        """The chunks of each reprint group."""
+        out: dict[str, list[Chunk]] = {}
         for c in self.chunks:
-            if c.reprint_group and c.meta.date and c.meta.date < out.get(c.reprint_group, "9"):
-                out[c.reprint_group] = c.meta.date
+            if c.reprint_group:
+                out.setdefault(c.reprint_group, []).append(c)
         return out
+
+    @cached_property
+    def _reprint_dates(self) -> dict[str, str]:
+        """The earliest page date of each reprint group's copies (groups with no dated copy left out)."""
+        dates = {group: min((c.meta.date for c in chunks if c.meta.date), default=None)
+                 for group, chunks in self.by_reprint.items()}
+        return {group: date for group, date in dates.items() if date}
 
     def story_date(self, chunk: Chunk) -> str | None:
         """When ``chunk``'s story was printed: its page's date, else the earliest date of a dated reprint of it (a
