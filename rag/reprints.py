@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from rag.articles import split_articles
 from rag.numbers import number_spans
-from rag.split import chunks_in
+from rag.split import chunks_by_page, chunks_in
 from rag.types import Chunk, Document
 
 if TYPE_CHECKING:
@@ -96,6 +96,20 @@ def label(by_page: dict[str, list[Chunk]], copies: list[Copy]) -> list[int]:
                 chunk.reprint_group = group
                 changed.append(chunk.chunk_id)
     return changed
+
+
+def find_reprints(documents: list[Document], chunks: list[Chunk], threshold: float) -> int:
+    """The whole archive at once, every article against every earlier one: label ``chunks`` (in place) with their
+    groups; the number of groups. The reference ``relink_reprints`` is checked against (``tests/test_reprints.py``,
+    ``scripts/bench_reprints.py``)."""
+    copies = copies_of(documents)
+    found = reprint_groups(copies, threshold)
+    for chunk in chunks:
+        chunk.reprint_group = None
+    by_page = chunks_by_page(chunks)
+    for group in found:
+        label(by_page, [copies[i] for i in group])
+    return len(found)
 
 
 def groups_of(index: Index, doc_ids: Iterable[str]) -> set[str]:

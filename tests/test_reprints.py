@@ -9,8 +9,8 @@ from rag.config import Config
 from rag.ingest import to_document
 from rag.load import RawPage, sha256
 from rag.pipeline import PaperTrail
-from rag.reprints import copies_of, disagree, figures, label, reprint_groups
-from rag.split import chunks_by_page, split_document
+from rag.reprints import disagree, figures, find_reprints
+from rag.split import split_document
 from rag.types import PageMeta
 
 from tests.conftest import FIXTURES
@@ -29,19 +29,6 @@ def pages(*texts: str):
             for i, text in enumerate(texts)]
     chunks = [c for d in docs for c in split_document(d, Config())]
     return docs, chunks
-
-
-def find_reprints(docs, chunks, threshold: float) -> int:
-    """The reference: group every article of ``docs`` against every earlier one, label ``chunks``; the number of
-    groups."""
-    copies = copies_of(docs)
-    found = reprint_groups(copies, threshold)
-    for chunk in chunks:
-        chunk.reprint_group = None
-    by_page = chunks_by_page(chunks)
-    for group in found:
-        label(by_page, [copies[i] for i in group])
-    return len(found)
 
 
 def groups(chunks) -> set[frozenset[str]]:
