@@ -22,7 +22,7 @@ import numpy as np
 from rag.lexical import TermWeights, idf, saturated
 from rag.store.lexical import LexicalQuery
 from rag.store.payload import check_growing
-from rag.store.qdrant_points import SHIFT, Location, QdrantPoints, _any, _payload, qdrant
+from rag.store.qdrant_points import SHIFT, Location, QdrantPoints, match_any, qdrant
 from rag.store.vectors import Scored
 from rag.types import Filters, PageMeta
 from rag.versions import IndexLoadError
@@ -88,7 +88,7 @@ class QdrantLexicalStore(QdrantPoints):
             terms = [self.vocab.setdefault(t, len(self.vocab)) for t in bag]
             weights = saturated(np.fromiter(bag.values(), np.float32), length, self.average)
             vectors.append({VECTOR: models.SparseVector(indices=terms, values=weights.tolist())})
-            payloads.append(_payload(chunk, meta, self.version) | {"length": length})
+            payloads.append(self._payload(chunk, meta) | {"length": length})
             seen += terms
         self._upsert(ids.tolist(), vectors, payloads)
         self.df = np.concatenate([self.df, np.zeros(len(self.vocab) - len(self.df), np.int64)])
@@ -165,7 +165,7 @@ class QdrantLexicalStore(QdrantPoints):
             return []
         passing = self._filter(filters)
         if found:
-            passing.must_not = [_any("chunk", found)]
+            passing.must_not = [match_any("chunk", found)]
         points, _ = self.client.scroll(self.collection, passing, limit=n, with_payload=["chunk"], with_vectors=False)
         return sorted(int(p.payload["chunk"]) for p in points)
 

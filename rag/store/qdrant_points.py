@@ -163,7 +163,7 @@ class QdrantPoints:
         if not len(ids):
             return
         models = qdrant().models
-        mine = models.Filter(must=[_any("chunk", ids), _equal("born", self.version)])
+        mine = models.Filter(must=[match_any("chunk", ids), _equal("born", self.version)])
         self.client.delete(self.collection, models.FilterSelector(filter=mine))  # never seen by another version
         self.client.set_payload(self.collection, {"died": self.version}, self._filter(chunks=ids))
         self.held = np.setdiff1d(self.held, ids)
@@ -177,7 +177,7 @@ class QdrantPoints:
         if older:
             self.client.set_payload(self.collection, {"died": self.version}, older)
         self._upsert([p.payload["chunk"] for p in points], [p.vector for p in points],
-                     [_payload(p.payload["chunk"], meta, self.version, p.payload) for p in points])
+                     [self._payload(p.payload["chunk"], meta, p.payload) for p in points])
 
     def describe(self, ids: Sequence[int], about: Sequence[dict]) -> None:
         """Set what describes each chunk on its point at this version (``rag.store.vectors.Describable``). In place:
@@ -284,15 +284,28 @@ class QdrantPoints:
         for start in range(0, len(points), BATCH):
             self.client.upsert(self.collection, points[start : start + BATCH], wait=True)
 
+    def _payload(self, chunk: int, meta: PageMeta, kept: dict | None = None) -> dict:
+        """A new point's payload at this version: the chunk, its version and page metadata, and the fields of
+        ``kept`` (an older point's) a store adds."""
+        payload = {k: v for k, v in (kept or {}).items() if k not in ("chunk", "born", "died", "paper", "date", "day",
+                                                                       "page")}
+        payload |= {"chunk": chunk, "born": self.version, "died": ALIVE, "paper": meta.paper or "",
+                    "date": meta.date or ""}
+        if meta.date:
+            payload["day"] = _day(meta.date)
+        if meta.page is not None:
+            payload["page"] = meta.page
+        return payload
+
     def _filter(self, filters: Filters | None = None, chunks: Iterable[int] | None = None) -> models.Filter:
         """The points of this version passing ``filters`` (and of ``chunks``, when given)."""
         models = qdrant().models
         must = [models.FieldCondition(key="born", range=models.Range(lte=self.version)),
                 models.FieldCondition(key="died", range=models.Range(gt=self.version))]
         if chunks is not None:
-            must.append(_any("chunk", chunks))
+            must.append(match_any("chunk", chunks))
         if filters is not None and filters.papers:
-            must.append(_any("paper", [p for p in filters.papers if p]))
+            must.append(match_any("paper", [p for p in filters.papers if p]))
         if filters is not None and (filters.date_from or filters.date_to):
             must.append(models.FieldCondition(key="day", range=models.Range(
                 gte=_day(filters.date_from) if filters.date_from else None,
@@ -302,25 +315,14 @@ class QdrantPoints:
         return models.Filter(must=must)
 
 
-def _payload(chunk: int, meta: PageMeta, version: int, kept: dict | None = None) -> dict:
-    """A point's payload: the chunk, its version and page metadata, and the fields of ``kept`` a store adds."""
-    payload = {k: v for k, v in (kept or {}).items() if k not in ("chunk", "born", "died", "paper", "date", "day",
-                                                                   "page")}
-    payload |= {"chunk": chunk, "born": version, "died": ALIVE, "paper": meta.paper or "", "date": meta.date or ""}
-    if meta.date:
-        payload["day"] = _day(meta.date)
-    if meta.page is not None:
-        payload["page"] = meta.page
-    return payload
-
-
 def _day(iso: str) -> int:
     """An ISO date (or its prefix, ``2026-04``) as ``yyyymmdd``; a prefix is padded with zeros, so the range
     filter orders it as ``Payload.mask`` orders the ISO strings."""
     return int(iso.replace("-", "").ljust(8, "0")[:8])
 
 
-def _any(key: str, values: Iterable) -> models.FieldCondition:
+def match_any(key: str, values: Iterable) -> models.FieldCondition:
+    """The condition that the payload field ``key`` is one of ``values``."""
     models = qdrant().models
     values = values.tolist() if isinstance(values, np.ndarray) else list(values)
     return models.FieldCondition(key=key, match=models.MatchAny(any=values))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.store.payload import check_growing
-from rag.store.qdrant_points import SHIFT, Location, QdrantPoints, _payload, qdrant
+from rag.store.qdrant_points import SHIFT, Location, QdrantPoints, qdrant
 from rag.store.vectors import Scored
 from rag.types import Filters, PageMeta
 from rag.versions import IndexLoadError
@@ -53,7 +53,7 @@ class QdrantStore(QdrantPoints):
             raise ValueError("one vector and one PageMeta per id")
         check_growing(self.held, ids)
         self._upsert(ids.tolist(), np.asarray(vectors, np.float32).tolist(),
-                     [_payload(int(i), m, self.version) for i, m in zip(ids, metas)])
+                     [self._payload(int(i), m) for i, m in zip(ids, metas)])
         self.held = np.sort(np.concatenate([self.held, ids]))
 
     def search(self, query: np.ndarray, k: int, filters: Filters | None = None) -> Scored:
