@@ -62,7 +62,7 @@ from rag.features import (  # noqa: E402
     ASKED_NUMBER, QUESTION_FEATURES, READ_FEATURES, SENTENCE_FEATURES, analyse, question_features, read_features,
 )
 from rag.reader import Reader, open_reader  # noqa: E402
-from rag.names import entities  # noqa: E402
+from rag.names import KINDS, Names, entities  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.store import Index  # noqa: E402
 from rag.short_answer import SHORT_FEATURES, span_candidates, span_features  # noqa: E402
@@ -116,25 +116,26 @@ class Example:
         return self.labels[self.top]
 
 
-def swap_fact(row: dict, passage: str, names_pool: list[str], rng: random.Random) -> str | None:
-    """The question with a number or a name the passage never states, or ``None`` when it has neither."""
+def swap_fact(row: dict, passage: str, names_pool: Names, rng: random.Random) -> str | None:
+    """The question with one asked number or one name changed to one the passage never states (another year,
+    another city: a name becomes another of its kind from ``names_pool``), or ``None`` when it has neither.
+    The number or name is drawn among all the question pins, so a question with both is not always changed in
+    its number."""
     q = row["question"]
-    numbers = list(ASKED_NUMBER.finditer(q))
-    if numbers:
-        m = rng.choice(numbers)
-        digits = re.match(r"\d+", m.group()).group()
-        unit = m.group()[len(digits):]
-        for delta in rng.sample([-3, -2, -1, 1, 2, 3, 5, 10], 8):
-            new = str(int(digits) + delta)
-            if new + unit not in passage and len(new) == len(digits) and int(new) > 0:
-                return q[: m.start()] + new + unit + q[m.end():]
-        return None
-    names = [n for ns in entities(q).values() for n in ns if n in passage]
-    if names:
-        name = rng.choice(names)
-        for other in rng.sample(names_pool, min(50, len(names_pool))):
-            if other not in passage and other not in q and other != name:
-                return q.replace(name, other)
+    pinned = [("number", m.group(), m.start()) for m in ASKED_NUMBER.finditer(q)]
+    pinned += [(kind, n, q.index(n)) for kind, ns in sorted(entities(q).items()) for n in sorted(ns) if n in passage]
+    for kind, old, start in rng.sample(pinned, len(pinned)):
+        if kind == "number":
+            digits = re.match(r"\d+", old).group()
+            unit = old[len(digits):]
+            others = [str(int(digits) + delta) + unit for delta in rng.sample([-3, -2, -1, 1, 2, 3, 5, 10], 8)
+                      if len(str(int(digits) + delta)) == len(digits) and int(digits) + delta > 0]
+        else:
+            pool = sorted(names_pool.get(kind, ()))
+            others = rng.sample(pool, min(50, len(pool)))
+        for new in others:
+            if new not in passage and new not in q:
+                return q[:start] + new + q[start + len(old):]
     return None
 
 
@@ -425,7 +426,7 @@ def main() -> int:
     odd_articles = {a for i, a in enumerate(sorted({article(p.pid) for p in passages})) if i % 2}
     topical = passage_index(passages, embedder, config, "zh")
     topical.remove({p.pid for p in passages if article(p.pid) in odd_articles})
-    names_pool = sorted({n for r in rows for ns in entities(r["question"]).values() for n in ns})
+    names_pool: Names = {kind: frozenset().union(*(entities(r["question"])[kind] for r in rows)) for kind in KINDS}
     swapped = []
     for r in rows:
         q = swap_fact(r, text[r["context_id"]], names_pool, rng)

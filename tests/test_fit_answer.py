@@ -66,12 +66,17 @@ def test_the_network_learns_a_rule_no_linear_score_can_and_is_stored_as_json(tmp
 def test_changed_fact_questions_name_what_the_passage_never_states():
     import random
 
+    pool = {"place": frozenset({"上海", "西藏"}), "person": frozenset({"张三"})}
     row = {"question": "2019年西藏有多少家高新技术企业？"}
-    swapped = swap_fact(row, "2019年，西藏高新技术企业达69家。", ["上海"], random.Random(0))
-    assert swapped and "2019" not in swapped and swapped.endswith("年西藏有多少家高新技术企业？")
-    month = swap_fact({"question": "2月份社会融资规模增量是多少？"}, "1月份社会融资规模增量为7.06万亿元。", [],
+    changes = {swap_fact(row, "2019年，西藏高新技术企业达69家。", pool, random.Random(seed)) for seed in range(12)}
+    years = {c for c in changes if c.endswith("年西藏有多少家高新技术企业？") and "2019" not in c}
+    assert "2019年上海有多少家高新技术企业？" in changes  # a place for a place, never for a person's name
+    assert years and changes == years | {"2019年上海有多少家高新技术企业？"}  # the year or the place, one at a time
+    month = swap_fact({"question": "2月份社会融资规模增量是多少？"}, "1月份社会融资规模增量为7.06万亿元。", {},
                       random.Random(0))
     assert month and month.endswith("月份社会融资规模增量是多少？") and not month.startswith(("1月", "2月"))
+    assert swap_fact({"question": "社会融资规模增量是多少？"}, "1月份社会融资规模增量为7.06万亿元。", pool,
+                     random.Random(0)) is None
 
 
 def test_short_answer_criterion():
