@@ -8,8 +8,9 @@ Each configuration is a ``serve`` process on 127.0.0.1 over the same index: the 
 ``git worktree`` of an older commit, imported through ``PYTHONPATH``) at its defaults, over
 ``--baseline-index`` when that code cannot read the current index format. The chat clients connect
 first; then every round sends ``--chats`` questions at once to each server in turn (so all see the same machine
-load) and records the wall time until the last answer and the server's CPU seconds. Printed: answers per second
-(best and median round), server CPU per answer, and the ratio of answers per second to the first configuration.
+load) and records the wall time until the last answer, the server's CPU seconds and this process's (the clients',
+all in one Python process). Printed: answers per second (best and median round), server and client CPU per answer,
+and the ratio of answers per second to the first configuration.
 """
 
 from __future__ import annotations
@@ -84,12 +85,12 @@ def wait_up(server: Server, timeout: float = 600) -> None:
 
 
 def chat_round(server: Server, chats: int, timeout: float) -> dict:
-    cpu, started = server.cpu_seconds(), time.perf_counter()
+    cpu, clients, started = server.cpu_seconds(), time.process_time(), time.perf_counter()
     phase, _ = burst("chat", chats, lambda i: server.clients[i].predict(QUESTIONS[i % len(QUESTIONS)],
                                                                        api_name="/chat"), timeout)
     wall = time.perf_counter() - started
-    return {"wall_s": wall, "server_cpu_s": server.cpu_seconds() - cpu, "ok": len(phase.seconds),
-            "errors": len(phase.errors), "p50_ms": phase.summary()["p50_ms"]}
+    return {"wall_s": wall, "server_cpu_s": server.cpu_seconds() - cpu, "client_cpu_s": time.process_time() - clients,
+            "ok": len(phase.seconds), "errors": len(phase.errors), "p50_ms": phase.summary()["p50_ms"]}
 
 
 def summary(server: Server, chats: int) -> dict:
@@ -97,6 +98,8 @@ def summary(server: Server, chats: int) -> dict:
     return {"server": server.name, "chats": chats, "rounds": len(rates), "answers_per_s_best": max(rates),
             "answers_per_s_median": statistics.median(rates),
             "cpu_ms_per_answer": 1000 * statistics.median(r["server_cpu_s"] / max(r["ok"], 1) for r in server.rounds),
+            "client_cpu_ms_per_answer": 1000 * statistics.median(r["client_cpu_s"] / max(r["ok"], 1)
+                                                                 for r in server.rounds),
             "p50_ms_median": statistics.median(r["p50_ms"] or 0 for r in server.rounds),
             "errors": sum(r["errors"] for r in server.rounds)}
 
@@ -137,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         row["ratio"] = row["answers_per_s_median"] / rows[0]["answers_per_s_median"]
         print(json.dumps(row, ensure_ascii=False) if args.json else
               f"{row['server']:32} {row['answers_per_s_median']:6.2f} answers/s (best {row['answers_per_s_best']:.2f})"
-              f"  {row['cpu_ms_per_answer']:5.0f} ms server CPU/answer  p50 {row['p50_ms_median']:7.0f} ms  "
+              f"  {row['cpu_ms_per_answer']:5.0f} ms server CPU/answer  {row['client_cpu_ms_per_answer']:5.0f} ms "
+              f"client CPU/answer  p50 {row['p50_ms_median']:7.0f} ms  "
               f"{row['ratio']:.2f}×  errors {row['errors']}")
     return 1 if any(r["errors"] for r in rows) else 0
 
