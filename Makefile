@@ -24,4 +24,5 @@ eval: .venv/installed
 	$(PY) scripts/eval_dev.py
 
 bench: .venv/installed
+	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) scripts/bench.py

@@ -38,9 +38,10 @@ def file_name(model: str) -> str:
 class Embedder:
     """Encodes queries and passages with the right prompts for the configured model.
 
-    ``Config.encoder`` picks the backend: the model exported to ONNX (``rag.onnx_encoder``, fp32 by default,
-    built once on first use) or sentence-transformers on torch, which is also the fallback when the export
-    cannot be built. With ONNX, answering imports no torch.
+    ``Config.encoder`` picks the backend: the model exported to ONNX (``rag.onnx_encoder``, built once on first
+    use; fp32 on OpenVINO's runtime by default, ONNX Runtime where OpenVINO cannot run) or sentence-transformers
+    on torch, which is also the fallback when the export cannot be built. With the export, answering imports no
+    torch.
     """
 
     def __init__(self, config: Config) -> None:
@@ -66,8 +67,8 @@ class Embedder:
 
     @cached_property
     def onnx(self) -> OnnxEncoder | None:
-        """The ONNX Runtime encoder (exported on first use), or ``None`` with ``encoder="torch"`` or when the
-        export cannot be built (logged; torch encodes instead)."""
+        """The encoder on the exported graph (exported on first use), or ``None`` with ``encoder="torch"`` or
+        when the export cannot be built (logged; torch encodes instead)."""
         if self.config.encoder == "torch":
             return None
         from rag.onnx_encoder import OnnxEncoder, ensure_onnx

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 
 FORMAT = 2
 """Bumped when the exported files change, so older exports are rebuilt (2: the word vectors out of the graph)."""
-FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}
-"""Encoder backend name → its graph in the export folder (``torch`` is sentence-transformers itself)."""
+FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx", "openvino": "model.onnx"}
+"""Encoder backend name → its graph in the export folder (``torch`` is sentence-transformers itself);
+``openvino`` runs the fp32 graph on OpenVINO's runtime instead of ONNX Runtime."""
 MANIFEST = "encoder.json"
 WORDS = "words.npy"
 
@@ -159,10 +160,17 @@ def export_into(source: str, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def session(graph: Path, threads: int | None = None) -> Any:
-    """An ONNX Runtime CPU session over ``graph`` whose idle threads sleep instead of spinning: the encoder
-    and the reader run one after the other on the same cores, and a pool left spinning by one slowed the
-    other by 1.7× (reader 95 → 56 ms at p50 on 2 cores, ``docs/benchmarks.md``)."""
+def session(graph: Path, threads: int | None = None, backend: str = "onnx") -> Any:
+    """A CPU session over ``graph`` with ONNX Runtime's ``run``: OpenVINO's runtime for the ``openvino``
+    backend, else ONNX Runtime, whose idle threads sleep instead of spinning: the encoder and the reader run one
+    after the other on the same cores, and a pool left spinning by one slowed the other by 1.7× (reader 95 → 56
+    ms at p50 on 2 cores, ``docs/benchmarks.md``)."""
+    if backend.startswith("openvino"):
+        try:
+            return OpenVinoSession(graph, threads)
+        except (ImportError, RuntimeError) as error:
+            log.warning("OpenVINO cannot run %s (%s: %s); running it on ONNX Runtime", graph.name,
+                        type(error).__name__, error)
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -170,6 +178,26 @@ def session(graph: Path, threads: int | None = None) -> Any:
         options.intra_op_num_threads = threads
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+
+
+class OpenVinoSession:
+    """A graph (an ONNX file, or a model OpenVINO has read) compiled for OpenVINO's CPU runtime, run through
+    ONNX Runtime's ``run(None, feed)``; a request per run, so threads may share it. A file's compiled form is
+    cached beside it (``openvino-cache``), so later starts skip most of the compiling."""
+
+    def __init__(self, model: Path | Any, threads: int | None = None) -> None:
+        import openvino
+
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        if isinstance(model, Path):
+            config["CACHE_DIR"] = str(model.parent / "openvino-cache")
+            model = str(model)
+        self.compiled = openvino.Core().compile_model(model, "CPU", config)
+
+    def run(self, _outputs: None, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return [self.compiled.create_infer_request().infer(feed)[0]]
 
 
 class OnnxEncoder:
@@ -184,8 +212,9 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(int(manifest["max_length"]))
-        self.session = session(folder / FILES[backend], threads)
+        self.session = session(folder / FILES[backend], threads, backend)
         self.words = np.load(folder / WORDS, mmap_mode="r")
+        self.folder = folder
 
     def encode(self, texts: list[str], prompt: str = "", batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """``(len(texts), dim)`` float32 unit vectors of ``prompt + text`` (a bar per batch with ``progress``)."""

