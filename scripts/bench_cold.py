@@ -4,9 +4,9 @@
 
 Each round starts fresh processes, one after the other so they see the same load: ``papertrail ask`` over a
 warm (already built) index, timed to the first byte it prints and to its exit; then model load alone, in two
-forms: what ``ask`` uses now (the ONNX Runtime encoder, ``rag.onnx_encoder``: loading the int8 graph and encoding
-one question) and what it would use without it (importing sentence-transformers and loading the model folder). Prints medians
-and ``ask``'s ratio to each. The OS file cache is warm in every case (the model and index were read before).
+forms: what ``ask`` uses now (the exported graph on the default runtime, ``rag.onnx_encoder``: loading it and
+encoding one question) and what it would use without it (importing sentence-transformers and loading the model
+folder). Prints medians and ``ask``'s ratio to each. The OS file cache is warm in every case (the model and index were read before).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def main() -> None:
         return
     print(f"papertrail ask, first output  {out['ask_first_output_s']:.2f} s (exit {out['ask_exit_s']:.2f} s), "
           f"median of {args.rounds}")
-    print(f"model load alone, ONNX        {out['onnx_model_load_s']:.2f} s  → ask / load = "
+    print(f"model load alone, export      {out['onnx_model_load_s']:.2f} s  → ask / load = "
           f"{out['ratio_to_onnx_load']:.2f}×")
     print(f"model load alone, torch (s-t) {out['torch_model_load_s']:.2f} s  → ask / load = "
           f"{out['ratio_to_torch_load']:.2f}×")
