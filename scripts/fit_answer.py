@@ -120,7 +120,7 @@ def swap_fact(row: dict, passage: str, names_pool: Names, rng: random.Random) ->
     """The question with one asked number or one name changed to one the passage never states (another year,
     another city: a name becomes another of its kind from ``names_pool``), or ``None`` when it has neither.
     The number or name is drawn among all the question pins, so a question with both is not always changed in
-    its number."""
+    its number; a name is changed wherever the question repeats it."""
     q = row["question"]
     pinned = [("number", m.group(), m.start()) for m in ASKED_NUMBER.finditer(q)]
     pinned += [(kind, n, q.index(n)) for kind, ns in sorted(entities(q).items()) for n in sorted(ns) if n in passage]
@@ -135,7 +135,7 @@ def swap_fact(row: dict, passage: str, names_pool: Names, rng: random.Random) ->
             others = rng.sample(pool, min(50, len(pool)))
         for new in others:
             if new not in passage and new not in q:
-                return q[:start] + new + q[start + len(old):]
+                return q[:start] + new + q[start + len(old):] if kind == "number" else q.replace(old, new)
     return None
 
 

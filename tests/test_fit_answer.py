@@ -77,6 +77,9 @@ def test_changed_fact_questions_name_what_the_passage_never_states():
     assert month and month.endswith("月份社会融资规模增量是多少？") and not month.startswith(("1月", "2月"))
     assert swap_fact({"question": "社会融资规模增量是多少？"}, "1月份社会融资规模增量为7.06万亿元。", pool,
                      random.Random(0)) is None
+    twice = swap_fact({"question": "西藏的高新技术企业占西藏企业的多少？"}, "西藏高新技术企业达69家。", pool,
+                      random.Random(0))
+    assert twice == "上海的高新技术企业占上海企业的多少？"  # never a question naming both places
 
 
 def test_short_answer_criterion():
