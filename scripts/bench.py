@@ -204,8 +204,7 @@ def openvino_int8(config: Config, calibration: list[str]) -> Embedder | None:
     from rag.onnx_encoder import FILES, OpenVinoSession
 
     embedder = Embedder(config.with_(encoder="openvino"))
-    encoder = embedder.onnx
-    prompt = encoder.prompts.get("passage", "passage: ")
+    encoder, prompt = embedder.onnx, embedder._prompt("passage")
     feeds = [{"inputs_embeds": np.asarray(encoder.words[np.array([e.ids])]),
               "attention_mask": np.ones((1, len(e.ids)), np.int64)}
              for e in encoder.tokenizer.encode_batch([prompt + t for t in calibration])]
