@@ -39,7 +39,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import jieba
 import jieba.posseg
 import numpy as np
 from scipy.optimize import minimize
@@ -52,10 +51,10 @@ from evallib import (  # noqa: E402
     EVAL_DIR, CachedEmbedder, Passage, article, contains_gold, passage_index, qa_passages, read_jsonl,
     reader_article, short_right,
 )
+from pseudo_english import english_table, pseudo_english  # noqa: E402
 
 from rag.answer import Ranking, pool_features, read_best, reranked, shown  # noqa: E402
 from rag.answer_model import MODEL_FILE, AnswerModel, Linear, Mlp  # noqa: E402
-from rag.bilingual import entries  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.evidence import candidates, near_text  # noqa: E402
 from rag.features import (  # noqa: E402
@@ -74,10 +73,6 @@ SUBSAMPLE = {"off-topic": 1400, "unstated fact": 1200, "pseudo-English": 2500, "
              "pseudo-English off-topic": 1000, "pseudo-English changed fact": 700, "pseudo-English unstated fact": 700,
              "keyword": 1000}
 """Questions drawn (seeded) for the larger synthetic kinds, to keep a refit under 30 minutes on 2 cores."""
-QUESTION_WORDS = {"多少": "how many", "几": "how many", "谁": "who", "哪里": "where", "哪儿": "where", "何处": "where",
-                  "什么时候": "when", "何时": "when", "哪一年": "what year", "哪年": "what year", "什么": "what",
-                  "哪个": "which", "哪些": "which", "哪": "which", "哪一": "which", "为什么": "why", "如何": "how",
-                  "怎么": "how", "怎样": "how", "是": "is", "的": "", "了": "", "吗": "", "呢": "", "在": "in"}
 OTHER_DECISION = "logistic"
 """The decision for questions in other languages. Their training examples are machine renderings
 (``pseudo_english``), and a network fitted on them learns the renderings: on held-out pseudo-English it beat the
@@ -143,36 +138,6 @@ def redacted(passage: Passage, answers: list[str]) -> Passage:
     """The passage less every sentence that states one of ``answers``: the story stays, the asked facts go."""
     return Passage(passage.pid, passage.title,
                    SENTENCE.sub(lambda m: "" if contains_gold(m.group(), answers) else m.group(), passage.text))
-
-
-def english_table() -> tuple[dict[str, str], dict[str, str]]:
-    """Simplified Chinese word → its first English sense, and character → its pinyin (for names)."""
-    senses_of: dict[str, str] = {}
-    pinyin_of: dict[str, str] = {}
-    for simplified, pinyin, senses in entries():
-        sense = next((w for w in senses if w and w[0] != "surname"), None)
-        if sense and simplified not in senses_of:
-            senses_of[simplified] = " ".join(sense)
-        if len(simplified) == 1 and simplified not in pinyin_of:
-            pinyin_of[simplified] = re.sub(r"[^a-z]", "", pinyin.lower())
-    return senses_of, pinyin_of
-
-
-def pseudo_english(question: str, tables: tuple[dict[str, str], dict[str, str]]) -> str:
-    """A Chinese question rendered word by word into English: question words, first senses, and pinyin for
-    words the dictionary lacks (mostly names)."""
-    senses, pinyin = tables
-    words = []
-    for token in jieba.cut(question):
-        if token in QUESTION_WORDS:
-            words.append(QUESTION_WORDS[token])
-        elif token.isascii():
-            words.append(token.strip())
-        elif token in senses:
-            words.append(senses[token])
-        elif re.fullmatch(r"[\u3400-\u9fff]+", token):
-            words.append("".join(pinyin.get(c, "") for c in token).capitalize())
-    return re.sub(r"\s+", " ", " ".join(w for w in words if w)).strip() + "?"
 
 
 def keyword(passage: str, rng: random.Random) -> str | None:
