@@ -1,7 +1,7 @@
 """Ingest page files into an index (load → clean → split → embed → index), and remove them.
 
 Re-ingest is idempotent: a file whose path and content hash are already indexed is
-skipped, a changed file (same path, new content) replaces its old pages, and content
+skipped, a changed file (same path, new content with text) replaces its old pages, and content
 already indexed from another path is not added twice. Nothing touches the index until
 every new page is embedded, so a failure (or kill) mid-run leaves it as it was.
 
@@ -99,21 +99,29 @@ def capped(doc: Document, chunks: list[Chunk], config: Config) -> tuple[list[Chu
                   f"character {kept[-1].end:,}) under Config.max_chunks_per_page = {limit}")
 
 
-def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Config,
-           progress: Callable[[int, int], None] | None = None,
-           ocr_progress: Callable[[int, int], None] | None = None) -> IngestReport:
-    """Add every readable page under ``paths`` to ``index``; bad files are reported, never fatal.
+@dataclass
+class NewVersion:
+    """One file as read now: the ids its old version has in the index, its pages with their chunks (none for
+    a page without text) and a warning where a page was cut, and the boxes of its scanned pages."""
 
-    ``progress(done, total)`` is called as passages and their sentences are embedded, ``ocr_progress(done,
-    total)`` as the pages of a scanned file are OCR'd (counted per file)."""
-    report = IngestReport()
+    item: Path
+    old: list[str]
+    pages: list[tuple[Document, list[Chunk], str | None]]
+    boxes: dict[str, PageBoxes]
+
+    @property
+    def has_text(self) -> bool:
+        return any(chunks for _, chunks, _ in self.pages)
+
+
+def read_versions(paths: Iterable[Path], index: Index, config: Config, report: IngestReport,
+                  ocr_progress: Callable[[int, int], None] | None) -> list[NewVersion]:
+    """Every file under ``paths`` that is new or changed, read, cleaned and split; unreadable and unchanged files
+    go to ``report``."""
     by_path: dict[str, list[str]] = defaultdict(list)
     for doc in index.documents.values():
         by_path[doc.path or doc.source].append(doc.doc_id)
-    stale: set[str] = set()
-    docs: dict[str, Document] = {}
-    boxes: dict[str, PageBoxes] = {}
-    chunks: list[Chunk] = []
+    versions = []
     files = list(find_files(paths))
     for item in tqdm(files, desc="reading", unit="file", disable=not config.show_progress or len(files) < 2):
         if isinstance(item, IngestError):
@@ -127,28 +135,53 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
                 report.skipped.append(f"{item} (unchanged)")
                 continue
             raw = parse(item, data, config, ocr_progress)
-            pages = [to_document(within_limit(p, config)) for p in raw]
+            docs = [to_document(within_limit(p, config)) for p in raw]
         except IngestError as err:
             report.failed.append(str(err))
             continue
-        if old:
-            stale.update(old)
-            report.replaced.append(str(item))
-        fresh = [d for d in pages if d.doc_id not in index.documents and d.doc_id not in docs]
-        if not fresh:
-            twin = (index.documents.get(pages[0].doc_id) or docs[pages[0].doc_id]).source
-            report.skipped.append(f"{item} (same content as {twin})")
+        pages = []
+        for doc in docs:
+            chunks = split_document(doc, config)
+            pages.append((doc, *capped(doc, chunks, config)) if chunks else (doc, [], None))
+        versions.append(NewVersion(item, old, pages, located(raw, docs)))
+    return versions
+
+
+def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Config,
+           progress: Callable[[int, int], None] | None = None,
+           ocr_progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    """Add every readable page under ``paths`` to ``index``; bad files are reported, never fatal.
+
+    A changed file's old pages are replaced only by a new version that has text: one that fails to read or
+    cleans to nothing leaves them indexed. Content is a duplicate only of pages that stay, so content moved
+    between files (a file renamed and its name reused, two files' contents swapped) is kept under its new file.
+    ``progress(done, total)`` is called as passages and their sentences are embedded, ``ocr_progress(done,
+    total)`` as the pages of a scanned file are OCR'd (counted per file)."""
+    report = IngestReport()
+    versions = read_versions(paths, index, config, report, ocr_progress)
+    stale = {d for v in versions if v.old and v.has_text for d in v.old}
+    docs: dict[str, Document] = {}
+    boxes: dict[str, PageBoxes] = {}
+    chunks: list[Chunk] = []
+    for v in versions:
+        kept_old = bool(v.old) and not v.has_text
+        if v.old and not kept_old:
+            report.replaced.append(str(v.item))
+        fresh = [page for page in v.pages if page[0].doc_id not in docs
+                 and (page[0].doc_id not in index.documents or page[0].doc_id in stale)]
+        if v.pages and not fresh:
+            twin = (docs.get(v.pages[0][0].doc_id) or index.documents[v.pages[0][0].doc_id]).source
+            report.skipped.append(f"{v.item} (same content as {twin})")
             continue
-        for doc in fresh:
-            doc_chunks = split_document(doc, config)
+        for doc, doc_chunks, warning in fresh:
             if not doc_chunks:
-                report.failed.append(f"{item}: {doc.source}: no text left after cleaning")
+                kept = "; its indexed version is kept" if kept_old else ""
+                report.failed.append(f"{v.item}: {doc.source}: no text left after cleaning{kept}")
                 continue
-            doc_chunks, warning = capped(doc, doc_chunks, config)
             if warning:
-                report.warnings.append(f"{item}: {warning}")
+                report.warnings.append(f"{v.item}: {warning}")
             docs[doc.doc_id] = doc
-            boxes.update(located(raw, [doc]))
+            boxes.update({doc.doc_id: v.boxes[doc.doc_id]} if doc.doc_id in v.boxes else {})
             chunks.extend(doc_chunks)
             report.indexed.append(doc.source)
     if not chunks and not stale:

@@ -83,6 +83,47 @@ def test_reingest_skips_unchanged_replaces_changed_and_never_duplicates(tmp_path
     assert [c.text for c in reloaded.chunks] == [c.text for c in rag.index.chunks]
 
 
+def sources(rag):
+    return sorted(d.source for d in rag.index.documents.values())
+
+
+def test_content_moved_to_a_new_file_while_its_old_file_gets_new_content_keeps_both(tmp_path, embedder):
+    pages = write_pages(tmp_path, {"today.txt": (TEA, "utf-8")})
+    rag = fresh(tmp_path, embedder)
+    rag.ingest([pages])
+    (pages / "today.txt").rename(pages / "2026-04-01.txt")
+    (pages / "today.txt").write_text(BRIDGE, encoding="utf-8")
+    report = rag.ingest([pages])
+    assert sorted(report.indexed) == ["2026-04-01.txt", "today.txt"] and not report.skipped
+    assert sources(rag) == ["2026-04-01.txt", "today.txt"]
+    texts = " ".join(c.text for c in Index.load(rag.config.index_dir).chunks)
+    assert "一百八十元" in texts and "二千四百米" in texts
+
+
+def test_two_files_that_swap_contents_are_both_kept(tmp_path, embedder):
+    pages = write_pages(tmp_path, {"a.txt": (TEA, "utf-8"), "b.txt": (BRIDGE, "utf-8")})
+    rag = fresh(tmp_path, embedder)
+    rag.ingest([pages])
+    (pages / "a.txt").write_text(BRIDGE, encoding="utf-8")
+    (pages / "b.txt").write_text(TEA, encoding="utf-8")
+    report = rag.ingest([pages])
+    assert sorted(report.indexed) == ["a.txt", "b.txt"] and len(report.replaced) == 2
+    by_source = {d.source: d.text for d in rag.index.documents.values()}
+    assert "二千四百米" in by_source["a.txt"] and "一百八十元" in by_source["b.txt"]
+    assert len(rag.index.dense) == len(rag.index) == len(rag.index.sparse)
+
+
+def test_a_new_version_that_cleans_to_nothing_keeps_the_indexed_one(tmp_path, embedder):
+    pages = write_pages(tmp_path, {"c.txt": (TEA, "utf-8")})
+    rag = fresh(tmp_path, embedder)
+    rag.ingest([pages])
+    (pages / "c.txt").write_bytes(b"\xef\xbb\xbf" * 3)
+    report = rag.ingest([pages])
+    assert not report.replaced and any("its indexed version is kept" in f for f in report.failed)
+    assert sources(rag) == ["c.txt"]
+    assert "一百八十元" in " ".join(c.text for c in Index.load(rag.config.index_dir).chunks)
+
+
 def test_jump_line_joins_two_pages_and_the_answer_cites_both(tmp_path, embedder):
     rag = indexed(tmp_path, embedder, {"铜仁日报_2026-04-02_01.txt": PAGE1, "铜仁日报_2026-04-02_03.txt": PAGE3})
     linked = {c.meta.page for c in rag.index.chunks if c.jump}
