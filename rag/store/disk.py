@@ -145,12 +145,22 @@ def file_sha256(path: Path) -> str:
 
 
 def _tidy(folder: Path, current: str, data: list[str]) -> None:
-    """Prune older versions; remove leftovers of killed writers and a replaced flat layout (writer only)."""
+    """Prune older versions; remove leftovers of killed writers and a replaced flat layout (writer only). Flat
+    files go only where a flat index's manifest is there (those it lists, or those a version holds): a folder
+    that held other files keeps them."""
     prune(folder, current)
     for leftover in folder.glob(".tmp-v*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    for name in (*data, MANIFEST):
-        (folder / name).unlink(missing_ok=True)
+    try:
+        flat = read_json(folder / MANIFEST)
+    except IndexLoadError:
+        return
+    listed = flat.get("sizes") if isinstance(flat, dict) else None
+    names = set(data) | (set(listed) if isinstance(listed, dict) else set())
+    for name in names:
+        if Path(name).name == name:
+            (folder / name).unlink(missing_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:

@@ -126,6 +126,18 @@ def test_older_flat_format_loads_and_is_upgraded_on_save(saved, tmp_path):
     assert current_version(flat) and not (flat / "manifest.json").exists() and len(Index.load(flat)) == len(rows)
 
 
+def test_saving_into_a_folder_of_other_files_keeps_them(saved, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name in ("documents.jsonl", "boxes.json", "vectors.faiss", "notes.txt"):
+        (folder / name).write_text(f"the user's own {name}", encoding="utf-8")
+    index = Index.load(saved)
+    index.save(folder)
+    assert current_version(folder) and len(Index.load(folder)) == len(index)
+    for name in ("documents.jsonl", "boxes.json", "vectors.faiss", "notes.txt"):
+        assert (folder / name).read_text(encoding="utf-8") == f"the user's own {name}"
+
+
 def test_second_writer_gets_a_clear_error(tmp_path):
     with write_lock(tmp_path):
         with pytest.raises(IndexBusyError, match=f"{tmp_path}: the index is being changed by process"):
