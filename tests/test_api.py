@@ -185,6 +185,28 @@ def test_upload_over_the_size_limit_is_a_413_with_or_without_a_length(http: http
     assert "limit" in error_of(chunked, 413)
 
 
+def test_requests_sent_by_other_sites_are_refused(http: httpx.Client, url: str, rag: PaperTrail) -> None:
+    pages, stored = http.get("/api/pages").json(), uploads(rag)
+    evil = {"Origin": "https://evil.example"}
+    upload = http.post("/api/pages", files={"file": ("csrf.txt", FACT.encode())}, data={"paper": "人民日报"},
+                       headers=evil)
+    assert "other sites" in error_of(upload, 403)
+    ask = http.post("/api/ask", content=b'{"question": "x"}', headers={**evil, "Content-Type": "text/plain"})
+    assert "other sites" in error_of(ask, 403)
+    assert http.delete(f"/api/pages/{pages['pages'][0]['id']}", headers=evil).status_code == 403
+    assert http.get("/api/pages").json() == pages and uploads(rag) == stored
+    same_site = http.post("/api/ask", json={"question": EXAMPLES[0]}, headers={"Origin": url})
+    assert same_site.status_code == 200 and not same_site.json()["abstained"]
+
+
+def test_a_loopback_server_refuses_another_host_name(http: httpx.Client, url: str) -> None:
+    rebound = {"Host": "rebind.evil.example"}
+    assert "this machine only" in error_of(http.get("/api/pages", headers=rebound), 421)
+    assert httpx.get(url + "/", headers=rebound).status_code == 421  # the chat's pages too
+    port = url.rsplit(":", 1)[1]
+    assert http.get("/api/pages", headers={"Host": f"localhost:{port}"}).status_code == 200
+
+
 def test_delete_of_an_unknown_id_is_a_404(http: httpx.Client) -> None:
     assert "no indexed page" in error_of(http.delete("/api/pages/0123456789abcdef"), 404).lower()
     assert "no indexed page" in error_of(http.delete("/api/pages/000_e94829f5f5b76ea6.txt"), 404).lower()

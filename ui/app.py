@@ -24,6 +24,7 @@ from ui.filters import filters, page_of
 from ui.i18n import LANGUAGES, Refusal, language, t
 from ui.library import SUFFIX_TEXT, Library, pages_tab, refuse
 from ui.locale import ChosenLanguage
+from ui.origin import SameOrigin, is_loopback
 from ui.render import chat_markdown, sources_html, text
 from ui.throttle import LoginBackoff
 from ui.wording import Wording
@@ -199,7 +200,8 @@ def launch(rag: PaperTrail, host: str = "127.0.0.1", port: int = 7860, auth: tup
         demo.launch(server_name=host, server_port=port, auth=auth, share=False, ssr_mode=False, quiet=True,
                     max_file_size=config.max_file_bytes, prevent_thread_lock=True, max_threads=config.serve_threads,
                     allowed_paths=[str(config.ocr_dir)],
-                    app_kwargs={"middleware": [Middleware(LoginBackoff, config=config), Middleware(ChosenLanguage)],
+                    app_kwargs={"middleware": [Middleware(SameOrigin, loopback=is_loopback(host)),
+                                               Middleware(LoginBackoff, config=config), Middleware(ChosenLanguage)],
                                 "routes": routes(rag, auth)},
                     css_paths=[ASSETS / "app.css"], head=f"<script>{(ASSETS / 'app.js').read_text()}</script>")
     except ValueError:
