@@ -17,7 +17,8 @@ from rag.store.faiss_store import KINDS
 from rag.load import IngestError
 from rag.lock import IndexBusyError
 from rag.metadata import iso_date
-from rag.pipeline import PaperTrail, load_index
+from rag.pipeline import PaperTrail, QuestionTooLong, load_index
+from rag.text import well_formed
 from rag.types import Answer, page_label
 
 UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -29,7 +30,11 @@ LIST_COLUMNS = ("doc_id", "source", "paper", "date", "page", "chunks")
 def read_questions(path: Path) -> list[str]:
     """Questions from JSONL (``q`` or ``question`` field) or plain text, one a line."""
     questions = []
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise SystemExit(f"{path}: not UTF-8 text (byte {err.start:,}); save it as UTF-8") from err
+    for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line:
             continue
@@ -218,12 +223,15 @@ def main(argv: list[str] | None = None) -> int:
         raise
     try:
         return COMMANDS[args.command](args, make_config(args))
-    except (IndexLoadError, IndexBusyError) as err:
+    except (IndexLoadError, IndexBusyError, QuestionTooLong) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `papertrail list | head`: the reader left; exit quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as err:  # a full disk, a folder that cannot be written: the index stays as it was
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
@@ -273,9 +281,11 @@ def cmd_batch(args: argparse.Namespace, config: Config) -> int:
     out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
     try:
         for question in questions:
-            answer = rag.ask(question) if question.strip() else None
-            row = answer.to_dict() if answer else {"question": question, "answer": "", "abstained": True,
-                                                   "citations": [], "error": "empty question"}
+            try:
+                row = rag.ask(question).to_dict()
+            except ValueError as err:  # empty, too long: this question's row says why, the others are answered
+                row = {"question": well_formed(question), "answer": "", "abstained": True, "citations": [],
+                       "error": str(err)}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             out.flush()
     finally:

@@ -115,6 +115,9 @@ class Config:
     evidence_sentences: int = 2
     answer_model: Path | None = None
     """The fitted answer models (JSON, see ``rag.answer_model``); ``None``: the shipped ``rag/answer_model.json``."""
+    max_question_chars: int = 2000
+    """Longest question answered, in characters; a longer one is refused (``QuestionTooLong``). Reading a
+    question tags its names, about 5 ms a character, so an unbounded one would hold a worker for minutes."""
     max_file_bytes: int = 20 * 1024 * 1024
     """Page files larger than this are refused at ingest (a newspaper page is well under 1 MB)."""
     max_image_pixels: int = 60_000_000

@@ -27,7 +27,7 @@ from rag.llm import ChatClient, LLMError, relay
 from rag.reader import Reader, open_reader
 from rag.prompt import NO_ANSWER, Turn, answer_messages, heuristic_rewrite, rewrite_messages
 from rag.retrieve import Retriever
-from rag.text import cjk_share
+from rag.text import cjk_share, well_formed
 from rag.types import Answer, Document, Filters, Hit, Page, PageMeta
 from rag.verify import Verifier
 from rag.versions import IndexLoadError, prune, read_pointer, versions, write_pointer
@@ -97,6 +97,10 @@ class Migration:
     moved: int
     store: str
     left: str | None
+
+
+class QuestionTooLong(ValueError):
+    """A question longer than ``Config.max_question_chars``."""
 
 
 class PaperTrail:
@@ -310,10 +314,16 @@ class PaperTrail:
         renumbered, unsupported sentences replaced) is what to show. If the LLM fails, the extractive
         answer follows with a one-line ``notice``.
         """
-        question = question.strip()
+        question = well_formed(question).strip()
         if not question:
             raise ValueError("empty question")
-        standalone, notice = self.standalone(question, history or [])
+        history = [(well_formed(q), well_formed(a)) for q, a in history or []]
+        papers = [well_formed(p) for p in papers] if papers else None
+        limit = self.config.max_question_chars
+        if len(question) > limit:
+            raise QuestionTooLong(f"the question is {len(question):,} characters long; ask one of at most {limit:,}")
+        standalone, notice = self.standalone(question, history)
+        standalone = standalone[-limit:]  # a rewrite from long earlier turns is read up to the same length
         filters = Filters(papers or None, date_from or None, date_to or None, page)
         decision = self.decide(standalone, filters)
         written = None

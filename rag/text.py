@@ -5,6 +5,13 @@ from __future__ import annotations
 import re
 
 CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def well_formed(text: str) -> str:
+    """``text`` with lone surrogates (bytes that were not UTF-8, passed on as escapes, or a broken JSON
+    ``\\ud800``) replaced by U+FFFD, so that it can be encoded, tokenised and logged."""
+    return LONE_SURROGATE.sub("\ufffd", text)
 
 
 def cjk_share(text: str) -> float:

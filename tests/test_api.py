@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -128,6 +129,20 @@ def test_ask_refuses_bad_input_with_a_json_400(http: httpx.Client, body: object,
 
 def test_ask_refuses_a_body_that_is_not_json(http: httpx.Client) -> None:
     assert "JSON" in error_of(http.post("/api/ask", content=b"question=hi"), 400)
+    assert "JSON" in error_of(http.post("/api/ask", content=b'{"question": "\xff"}'), 400)
+
+
+def test_long_questions_and_bodies_are_refused_and_broken_text_is_read(http: httpx.Client) -> None:
+    assert "at most 2,000" in error_of(http.post("/api/ask", json={"question": "北京" * 1500}), 400)
+    big = {"question": EXAMPLES[0], "papers": ["人民日报" * 100] * 1000}
+    assert "KiB" in error_of(http.post("/api/ask", json=big), 413)
+    broken = http.post("/api/ask", content=b'{"question": "\\ud800 ' + EXAMPLES[0].encode() + b'"}',
+                       headers={"Content-Type": "application/json"})
+    assert broken.status_code == 200 and not broken.json()["abstained"], broken.text
+    chat = json.dumps({"model": "papertrail", "messages": [{"role": "user", "content": EXAMPLES[0]}],
+                       "papers": ["\ud800"]}).encode()  # ASCII, the surrogate as an escape
+    reply = http.post("/v1/chat/completions", content=chat, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"], reply.text
 
 
 def test_list_upload_ask_and_delete_a_page(http: httpx.Client, rag: PaperTrail, sample_rag: PaperTrail) -> None:

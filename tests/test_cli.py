@@ -154,6 +154,32 @@ def test_batch_writes_one_line_per_question_in_order(sample_rag, tmp_path):
     assert "149.02" in rows[0]["answer"] and rows[1]["abstained"] is True
 
 
+def test_batch_answers_every_question_and_gives_a_bad_one_an_error_row(sample_rag, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    too_long = "北京" * 1500
+    questions.write_text("\n".join(json.dumps({"q": q}) for q in (QUESTION, too_long, "\ud800坏", QUESTION)) + "\n",
+                         encoding="utf-8")
+    out_file = tmp_path / "answers.jsonl"
+    out = run("batch", str(questions), "--index", str(sample_rag.config.index_dir), "--out", str(out_file))
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    rows = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 4 and "149.02" in rows[0]["answer"] and "149.02" in rows[3]["answer"]
+    assert "at most 2,000" in rows[1]["error"] and rows[1]["abstained"]
+    assert rows[2]["question"] == "\ufffd坏" and "error" not in rows[2]
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9?\n".encode("latin-1"))
+    bad = run("batch", str(tmp_path / "latin1.txt"), "--index", str(sample_rag.config.index_dir))
+    assert bad.returncode != 0 and "not UTF-8" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_ask_refuses_a_question_over_the_length_limit_and_reads_undecodable_bytes(sample_rag):
+    index = str(sample_rag.config.index_dir)
+    out = run("ask", "北京" * 1500, "--index", index)
+    assert out.returncode == 2 and "at most 2,000" in out.stderr and "Traceback" not in out.stderr
+    raw = subprocess.run([sys.executable, "-m", "rag", "ask", b"\xff\xfe" + QUESTION.encode(), "--index", index],
+                         capture_output=True, cwd=ROOT, timeout=300)
+    assert raw.returncode == 0 and "149.02" in raw.stdout.decode(), raw.stderr.decode()
+
+
 def test_bad_index_gives_clear_error(tmp_path):
     broken = tmp_path / "index"
     broken.mkdir()

@@ -138,7 +138,8 @@ def build_app(rag: PaperTrail) -> gr.Blocks:
                                     feedback_options=None, buttons=["copy"], sanitize_html=True, latex_delimiters=[])
                     with gr.Row():
                         box = words(gr.Textbox, {"placeholder": "question"}, show_label=False, scale=5,
-                                    elem_id="pt-question", autofocus=True, interactive=False)
+                                    elem_id="pt-question", autofocus=True, interactive=False,
+                                    max_length=rag.config.max_question_chars)
                         send = words(gr.Button, {"value": "ask"}, variant="primary", scale=1, elem_id="pt-send",
                                      interactive=False)
                 with gr.Column(scale=2, min_width=300, elem_id="pt-side"):

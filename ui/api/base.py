@@ -10,6 +10,7 @@ import base64
 import binascii
 import functools
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -22,9 +23,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rag.lock import IndexBusyError
-from rag.pipeline import PaperTrail
+from rag.pipeline import PaperTrail, QuestionTooLong
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_JSON_BYTES = 1024 * 1024
+"""A JSON body's size at most: a question and its chat history, with room to spare."""
 Model = TypeVar("Model", bound=BaseModel)
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -90,6 +93,8 @@ class Api:
                 return error(err.status, err.message, err.kind)
             except HTTPException as err:  # Starlette's refusal of a malformed body, e.g. a bad multipart form
                 return error(err.status_code, str(err.detail), "invalid_request_error")
+            except QuestionTooLong as err:
+                return error(400, f"{str(err)[0].upper()}{str(err)[1:]}.", "invalid_request_error")
             except IndexBusyError as err:
                 return error(503, str(err), "server_error", {"Retry-After": "1"})
             except Exception:  # the API boundary: the trace goes to the server log, never to the caller
@@ -104,9 +109,15 @@ class Api:
 
 
 async def body(request: Request, model: type[Model]) -> Model:
-    """The request's JSON body as ``model``; a malformed or mistyped one is a 400 naming the fields."""
+    """The request's JSON body as ``model``; a malformed or mistyped one is a 400 naming the fields, one over
+    ``MAX_JSON_BYTES`` a 413 (read no further)."""
+    received = bytearray()
+    async for part in request.stream():
+        received += part
+        if len(received) > MAX_JSON_BYTES:
+            raise ApiError(413, f"The body is over the {MAX_JSON_BYTES // 1024} KiB a request may carry.")
     try:
-        data = await request.json()
+        data = json.loads(received)
     except ValueError as err:
         raise ApiError(400, "The body must be a JSON object.") from err
     try:
