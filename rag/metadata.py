@@ -37,6 +37,9 @@ from rag.types import PageMeta
 MANIFEST = "metadata.json"
 SIDECAR = ".meta.json"
 MAX_METADATA_BYTES = 10 * 1024 * 1024
+MAX_PAGE = 9999
+"""Highest page number taken (a paper has tens of pages; a number beyond is a mistake, and would not fit the
+index's integer columns)."""
 ISO_DATE = re.compile(r"(\d{4})[-./年]?(\d{1,2})[-./月]?(\d{1,2})日?")
 PLACEHOLDER_TITLE = re.compile(r"(untitled(\s*-?\s*\d+)?|document\d*|microsoft (word|excel|powerpoint)\b.*|无标题.*"
                                r"|.*\.(docx?|pdf|txt|indd|qxd|tiff?)|[\W_\d]*)", re.I)
@@ -66,8 +69,8 @@ def checked(meta: PageMeta) -> PageMeta:
         raise ValueError(f"paper {meta.paper!r} is not a name")
     if meta.date is not None and iso_date(meta.date) != meta.date:
         raise ValueError(f"date {meta.date!r} is not a date like 2026-04-02")
-    if meta.page is not None and not (type(meta.page) is int and meta.page >= 1):
-        raise ValueError(f"page {meta.page!r} is not a whole number from 1")
+    if meta.page is not None and not (type(meta.page) is int and 1 <= meta.page <= MAX_PAGE):
+        raise ValueError(f"page {meta.page!r} is not a whole number from 1 to {MAX_PAGE}")
     return PageMeta(paper=(meta.paper or "").strip() or None, date=meta.date, page=meta.page)
 
 
@@ -125,14 +128,35 @@ def iso_date(value: str | None) -> str | None:
 
 
 def _meta(entry: Any, where: Path) -> PageMeta:
+    """A sidecar's or manifest entry's fields, checked: a paper name, a date (as an ISO day), a page number."""
     if not isinstance(entry, dict):
         raise MetadataError(f"{where}: each entry must be an object with paper, date, page")
-    page = entry.get("page")
-    try:
-        page = int(page) if page not in (None, "") else None
-    except (TypeError, ValueError) as err:
-        raise MetadataError(f"{where}: page {page!r} is not a number") from err
-    return PageMeta(paper=entry.get("paper") or None, date=entry.get("date") or None, page=page)
+    paper, day = entry.get("paper"), entry.get("date")
+    if paper not in (None, "") and not isinstance(paper, str):
+        raise MetadataError(f"{where}: paper {paper!r} is not a name")
+    if day not in (None, "") and (isinstance(day, bool) or not isinstance(day, (str, int))
+                                  or iso_date(str(day)) is None):
+        raise MetadataError(f"{where}: date {day!r} is not a date like 2026-04-02")
+    return PageMeta(paper=(paper or "").strip() or None, date=iso_date(str(day)) if day not in (None, "") else None,
+                    page=_page(entry.get("page"), where))
+
+
+def _page(value: Any, where: Path) -> int | None:
+    if value in (None, ""):
+        return None
+    number = None
+    if isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            pass
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif type(value) is int:
+        number = value
+    if number is None or not 1 <= number <= MAX_PAGE:
+        raise MetadataError(f"{where}: page {value!r} is not a page number from 1 to {MAX_PAGE}")
+    return number
 
 
 def _read_json(path: Path) -> dict[str, Any]:

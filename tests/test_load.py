@@ -90,6 +90,34 @@ def test_broken_manifest_names_itself(tmp_path):
         parse(page, page.read_bytes(), Config())
 
 
+@pytest.mark.parametrize(("fields", "says"), [
+    ({"paper": 5}, "paper 5 is not a name"),
+    ({"date": "April"}, "date 'April' is not a date"),
+    ({"date": [2026]}, "is not a date"),
+    ({"page": 1e999}, "is not a page number from 1 to 9999"),
+    ({"page": 99999999999999999999999}, "is not a page number"),
+    ({"page": "front"}, "is not a page number"),
+    ({"page": 0}, "is not a page number"),
+    ({"page": True}, "is not a page number"),
+])
+def test_sidecar_values_of_the_wrong_kind_fail_that_file_by_name(tmp_path, fields, says):
+    page = tmp_path / "a.txt"
+    page.write_text(TEXT, encoding="utf-8")
+    page.with_name("a.txt.meta.json").write_text(json.dumps(fields), encoding="utf-8")
+    with pytest.raises(IngestError, match=f"a.txt.meta.json: .*{says}"):
+        parse(page, page.read_bytes(), Config())
+
+
+def test_sidecar_values_are_read_as_the_index_stores_them(tmp_path):
+    page = tmp_path / "a.txt"
+    page.write_text(TEXT, encoding="utf-8")
+    page.with_name("a.txt.meta.json").write_text(json.dumps({"paper": " 拉萨日报 ", "date": 20260401, "page": "3"}),
+                                                 encoding="utf-8")
+    assert read_page(page, Config()).meta.__dict__ == {"paper": "拉萨日报", "date": "2026-04-01", "page": 3}
+    page.with_name("a.txt.meta.json").write_text(json.dumps({"date": "2026年4月1日", "page": 2.0}), encoding="utf-8")
+    assert read_page(page, Config()).meta.__dict__ == {"paper": None, "date": "2026-04-01", "page": 2}
+
+
 def test_nul_bytes_are_dropped_at_decode(tmp_path):
     long = TEXT * 3
     assert decode((long[:9] + "\x00" + long[9:]).encode("utf-8"), tmp_path / "x.txt") == long

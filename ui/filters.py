@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.metadata import iso_date
+from rag.metadata import MAX_PAGE, iso_date
 from ui.i18n import Refusal
 
 
@@ -24,7 +24,7 @@ def filters(papers: list[str] | None, date_from: str | None, date_to: str | None
     Raises ``Refusal`` (a ``ValueError``), with a message for the user, for a value that is not a date, an
     inverted range or a page number below 1.
     """
-    if page is not None and page < 1:
+    if page is not None and not 1 <= page <= MAX_PAGE:
         raise Refusal("not_a_page", typed=page)
     days = []
     for typed in (date_from, date_to):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from rag.ingest import IngestReport
 from rag.load import SUFFIXES
-from rag.metadata import iso_date, sidecar_path, write_sidecar
+from rag.metadata import MAX_PAGE, iso_date, sidecar_path, write_sidecar
 from rag.pipeline import PaperTrail
 from rag.types import PageMeta
 from ui.i18n import Refusal, t
@@ -42,7 +42,7 @@ def page_meta(paper: str | None, day: str | None, page: str | int | None) -> Pag
     if typed and not day:
         raise UploadError("bad_date", typed=typed)
     page = str(page if page is not None else "").strip()
-    if page and not (page.isdigit() and int(page) >= 1):
+    if page and not (page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_PAGE):
         raise UploadError("bad_page", typed=page)
     return PageMeta(paper=paper, date=day, page=int(page) if page else None)
 
