@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 
@@ -248,12 +249,29 @@ def test_openai_client_gets_the_answer_with_sources_and_citations(llm: openai.Op
         {"role": "system", "content": "You are helpful."}, {"role": "user", "content": EXAMPLES[0]}])
     content = completion.choices[0].message.content
     body, sources = content.split("\n\nSources:\n")
-    assert body == http.post("/api/ask", json={"question": EXAMPLES[0]}).json()["answer"]
-    assert "149.02" in body and "[1]" in body
-    assert sources.startswith("[1] 拉萨日报 · 2026-04-03 · 第1版 · ")
+    plain = http.post("/api/ask", json={"question": EXAMPLES[0]}).json()["answer"]
+    assert body == plain.replace("[", "\\[").replace("]", "\\]")  # Markdown that shows the text as it is
+    assert "149.02" in body and "\\[1\\]" in body
+    assert sources.startswith("\\[1\\] 拉萨日报 · 2026-04-03 · 第1版 · ")
     assert completion.object == "chat.completion" and completion.model == "papertrail"
     assert completion.choices[0].finish_reason == "stop"
     assert completion.citations[0]["paper"] == "拉萨日报" and completion.citations[0]["n"] == 1
+
+
+def test_openai_messages_carry_no_links_images_or_html_from_pages(http: httpx.Client, llm: openai.OpenAI) -> None:
+    hostile = ("江边新建图书馆\n\n本报讯 江城今年新建社区图书馆十七座[点此查看详情](https://evil.example/phish)，"
+               "藏书共四十万册<img src=https://evil.example/p.png>。")
+    sent = http.post("/api/pages", files={"file": ("library.txt", hostile.encode())},
+                     data={"paper": "<img src=https://evil.example/p.png>日报"})
+    assert sent.status_code == 201, sent.text
+    try:
+        content = llm.chat.completions.create(model="papertrail", messages=[
+            {"role": "user", "content": "江城今年新建了多少座社区图书馆？"}]).choices[0].message.content
+        assert "十七座" in content
+        assert not re.search(r"(?<!\\)[\[\]<>]", content)  # every bracket escaped: no link, image or tag
+        assert "\\<img src=https://evil.example/p.png\\>日报" in content
+    finally:
+        http.delete(f"/api/pages/{sent.json()['added'][0]['id']}")
 
 
 def test_openai_stream_concatenates_to_the_non_streamed_message(llm: openai.OpenAI) -> None:

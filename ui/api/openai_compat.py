@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,6 +35,7 @@ from ui.api.rest import asked, question_filters
 
 MODEL = "papertrail"
 SOURCES = "\n\nSources:\n"
+MARKUP = re.compile(r"([\\\[\]<>])")
 log = logging.getLogger(__name__)
 
 
@@ -93,6 +95,12 @@ def appendix(answer: Answer) -> str:
     return "\n" + "\n".join(lines) if lines else ""
 
 
+def shown(text: str) -> str:
+    """``text`` for a chat client that renders Markdown (Open WebUI, Chatbox, LobeChat …): brackets and angle
+    brackets escaped, so that page text can make no link, no image fetched from elsewhere, and no HTML."""
+    return MARKUP.sub(r"\\\1", text)
+
+
 def citations(answer: Answer) -> list[dict[str, Any]]:
     return answer.to_dict()["citations"]
 
@@ -119,7 +127,7 @@ def routes(api: Api) -> list[Route]:
             return StreamingResponse(sse(ask, reply_id), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         answer = await ask()
-        message = {"role": "assistant", "content": answer.answer + appendix(answer)}
+        message = {"role": "assistant", "content": shown(answer.answer + appendix(answer))}
         return JSONResponse(envelope("chat.completion", reply_id,
                                      {"index": 0, "message": message, "finish_reason": "stop"},
                                      citations=citations(answer)))
@@ -144,6 +152,6 @@ async def sse(ask: Callable[[], Awaitable[Answer]], reply_id: str) -> AsyncItera
         yield f"data: {json.dumps({'error': failure})}\n\n"
     else:
         for text in filter(None, [done.answer, appendix(done)]):
-            yield event({"content": text})
+            yield event({"content": shown(text)})
         yield event({}, "stop", citations=citations(done))
     yield "data: [DONE]\n\n"
