@@ -16,7 +16,7 @@ from gradio_client.exceptions import AppError
 from rag.cli import main
 from rag.config import Config
 from rag.pipeline import PaperTrail
-from rag.types import Answer, Citation, Page
+from rag.types import Answer, Citation, Page, PageMeta
 from tests.conftest import serving
 from tests.pdfgen import column_pdf
 from tests.test_scan import SMALL, compose, draw, needs_ocr
@@ -162,6 +162,20 @@ def test_safe_name_keeps_files_inside_the_folder() -> None:
     assert safe_name(".hidden.txt") == "hidden.txt"
     assert safe_name("铜仁日报 第3版.txt") == "铜仁日报_第3版.txt"
     assert safe_name("...") == "page"
+    for long in ("\U00020000" * 80 + ".txt", "中" * 200 + ".txt", "a" * 300 + ".txt"):
+        name = safe_name(long)
+        assert name.endswith(".txt") and len(name.encode()) <= 164 and name[0] == long[0]
+
+
+def test_a_long_name_in_any_script_is_stored_with_its_metadata(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("本报讯 长江大桥今天正式通车。", encoding="utf-8")
+    folder = tmp_path / "uploads"
+    for n, name in enumerate(("\U00020000" * 80 + ".txt", "中" * 80 + ".txt")):
+        stored = store_upload(source, name, folder, PageMeta(paper="青禾日报", page=n + 1), 10_000)
+        assert stored.is_file() and stored.with_name(stored.name + ".meta.json").is_file()
+        again = store_upload(source, name, folder, PageMeta(paper="青禾日报"), 10_000)
+        assert again.name.endswith("-2.txt") and again.with_name(again.name + ".meta.json").is_file()
 
 
 def test_store_upload_sanitises_renames_and_writes_sidecar(tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ from rag.types import PageMeta
 from ui.i18n import Refusal, t
 
 UNSAFE = re.compile(r"[^\w\-.]+")
-MAX_STEM = 80
+MAX_STEM_BYTES = 160
+"""A stored name's stem, in UTF-8 bytes: with a "-N" to make it unique, its suffix, ".meta.json" and a temporary
+suffix it stays under the 255 bytes a file name may have."""
 log = logging.getLogger(__name__)
 
 
@@ -31,7 +33,8 @@ def safe_name(name: str) -> str:
     base = Path(name.replace("\\", "/")).name
     suffix = Path(base).suffix.lower()
     stem = UNSAFE.sub("_", base[: len(base) - len(suffix)] if suffix else base).strip("._")
-    return (stem[:MAX_STEM] or "page") + suffix
+    stem = stem.encode("utf-8")[:MAX_STEM_BYTES].decode("utf-8", "ignore")
+    return (stem or "page") + suffix
 
 
 def page_meta(paper: str | None, day: str | None, page: str | int | None) -> PageMeta:
@@ -67,8 +70,15 @@ def store_upload(source: Path, name: str, folder: Path, meta: PageMeta, max_byte
             break
         except FileExistsError:
             n += 1
-    if any(v is not None for v in asdict(meta).values()):
-        write_sidecar(target, meta)
+        except OSError as err:  # a full disk, a name the file system refuses: nothing half-stored stays
+            target.unlink(missing_ok=True)
+            raise UploadError("not_stored", name=name, reason=err.strerror or type(err).__name__) from err
+    try:
+        if any(v is not None for v in asdict(meta).values()):
+            write_sidecar(target, meta)
+    except OSError as err:
+        discard(target)
+        raise UploadError("not_stored", name=name, reason=err.strerror or type(err).__name__) from err
     return target
 
 
