@@ -23,6 +23,9 @@ from rag.types import Answer, page_label
 
 UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Characters that would break a tab-separated row (or hide in it): escaped as ``\\n``, ``\\t``, ``\\x1b``, ``\\\\``."""
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Characters a terminal obeys rather than shows (escape sequences that recolour, retitle or hide text; bidi
+overrides): written escaped (``\\x1b``) wherever page text or metadata is printed."""
 LIST_COLUMNS = ("doc_id", "source", "paper", "date", "page", "chunks")
 """The columns of ``list``'s table (its first row names them); ``--json`` adds ``path``."""
 
@@ -52,9 +55,14 @@ def read_questions(path: Path) -> list[str]:
     return questions
 
 
+def shown(text: str) -> str:
+    """``text`` as a terminal should print it: control characters escaped, line breaks and tabs kept."""
+    return CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode(), text)
+
+
 def format_answer(answer: Answer) -> str:
     """Answer text, then one line per source: [n] paper · date · 第N版 · headline."""
-    return "\n".join([answer.answer, *format_sources(answer)])
+    return "\n".join([shown(answer.answer), *format_sources(answer)])
 
 
 def format_sources(answer: Answer) -> list[str]:
@@ -63,8 +71,8 @@ def format_sources(answer: Answer) -> list[str]:
         return []
     lines = ["", "Sources:"]
     for c in answer.citations:
-        lines.append(f"[{c.n}] {c.label()}")
-        lines.extend(f"    also: {page_label(a)}" for a in c.also)
+        lines.append(shown(f"[{c.n}] {c.label()}"))
+        lines.extend(shown(f"    also: {page_label(a)}") for a in c.also)
     return lines
 
 
@@ -76,14 +84,14 @@ def print_stream(pieces: Iterator[str | Answer]) -> Answer:
             answer = piece
             break
         streamed += piece
-        print(piece, end="", flush=True)
+        print(shown(piece), end="", flush=True)
     if streamed.strip() != answer.answer.strip():
-        print("\n\nChecked against the sources:\n" + answer.answer, end="")
+        print("\n\nChecked against the sources:\n" + shown(answer.answer), end="")
     print("\n".join(["", *format_sources(answer)]))
     for sentence in answer.unsupported:
-        print(f"note: removed as unsupported by the sources: {sentence}", file=sys.stderr)
+        print(f"note: removed as unsupported by the sources: {shown(sentence)}", file=sys.stderr)
     if answer.notice:
-        print(f"note: {answer.notice}", file=sys.stderr)
+        print(f"note: {shown(answer.notice)}", file=sys.stderr)
     return answer
 
 

@@ -189,6 +189,21 @@ def test_bad_index_gives_clear_error(tmp_path):
     assert str(broken) in out.stderr and "Traceback" not in out.stderr
 
 
+def test_ask_prints_control_characters_of_pages_escaped(tmp_path, embedder, capsys):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "tea.txt").write_text(PAGE, encoding="utf-8")  # text with control characters is refused as binary
+    (pages / "tea.txt.meta.json").write_text(json.dumps({"paper": "\x1b[31m拉萨日报\x1b[0m\x1b]0;pwned\x07"}),
+                                             encoding="utf-8")
+    index = tmp_path / "index"
+    report = PaperTrail.create(Config(index_dir=index, show_progress=False), embedder).ingest([pages])
+    assert report.indexed == ["tea.txt"], report.failed
+    assert main(["ask", "今年首批春茶的收购价格是多少？", "--index", str(index)]) == 0
+    out = capsys.readouterr().out
+    assert "一百八十元" in out and "拉萨日报" in out
+    assert "\x1b" not in out and "\x07" not in out and "\\x1b[31m拉萨日报" in out
+
+
 def test_list_has_a_header_and_escapes_newlines_and_tabs_in_file_names(tmp_path, embedder, capsys):
     pages = tmp_path / "pages"
     pages.mkdir()
