@@ -126,6 +126,9 @@ class Config:
     rendered at ``ocr_dpi`` or less, within it."""
     ocr_dpi: int = 300
     """Resolution at which image-only PDF pages are rendered for OCR."""
+    max_pages_per_file: int = 200
+    """Pages (PDF pages, image frames) one file may have; a file with more is refused before any page is read
+    (each costs a render, maybe OCR, and a display image). A day's edition is 4–50 pages."""
     max_chunks_per_page: int = 1000
     """Passages indexed per page at most (about a minute of embedding on 2 cores); a longer page is cut, with a
     warning. A real newspaper page has 20–150."""

@@ -20,13 +20,17 @@ class ImageError(Exception):
     """An image that cannot be read; the message gives the reason (not the file name)."""
 
 
-def image_frames(data: bytes, max_pixels: int) -> list[Image.Image]:
+def image_frames(data: bytes, max_pixels: int, max_frames: int | None = None) -> list[Image.Image]:
     """Every frame of the image in ``data``, decoded; raises ``ImageError`` for corrupt, truncated, unknown or
-    oversized images."""
+    oversized images, and for one of more than ``max_frames`` frames (before decoding any)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
+            count = getattr(image, "n_frames", 1)
+            if max_frames is not None and count > max_frames:
+                raise ImageError(f"{count:,} frames, over the {max_frames:,} pages a file may have "
+                                 "(Config.max_pages_per_file); split it")
             frames = []
             for frame in ImageSequence.Iterator(image):
                 check_pixels(*frame.size, max_pixels)

@@ -11,6 +11,7 @@ warning), so one file costs at most about a minute of embedding.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,10 @@ from rag.reprints import groups_of, relink_reprints
 from rag.split import split_document
 from rag.store import Index
 from rag.types import Chunk, Document, PageMeta
+
+
+NAMING_SECONDS = 20.0
+"""Time one page's names may take to tag (``sentence_names``)."""
 
 
 class UnknownPage(LookupError):
@@ -72,10 +77,14 @@ def to_document(page: RawPage) -> Document:
     )
 
 
-def sentence_names(text: str) -> list[dict[str, list[str]]]:
+def sentence_names(text: str, budget: float = NAMING_SECONDS) -> list[dict[str, list[str]]]:
     """The names in each sentence of a cleaned page (none for headlines, which never answer), tagged once here
-    so that answers need not tag at query time."""
-    return [{} if heading else stored(entities(text[s:e])) for s, e, heading in page_sentences(text)]
+    so that answers need not tag at query time. Sentences left when ``budget`` seconds are spent get none: a
+    real page takes well under a second, text that is not language (OCR noise, random characters) up to 6 ms a
+    character."""
+    deadline = time.monotonic() + budget
+    return [{} if heading or time.monotonic() > deadline else stored(entities(text[s:e]))
+            for s, e, heading in page_sentences(text)]
 
 
 def text_budget(config: Config) -> int:

@@ -137,7 +137,7 @@ def pdf_pages(path: Path, data: bytes, digest: str, config: Config, progress: Pa
     Every page keeps its page image and line boxes (``RawPage.scan``)."""
     from rag.scan import scan_pdf, text_layer
 
-    pdf = read_pdf(data)
+    pdf = read_pdf(data, config.max_pages_per_file)
     scanned = pdf.scanned()
     scans = {s.number: s for s in scan_pdf(data, digest, path.name, scanned, config, progress)} if scanned else {}
     scans |= {i: text_layer(data, digest, pdf, i, config) for i, text in enumerate(pdf.pages)

@@ -77,12 +77,18 @@ def render(data: bytes, index: int, dpi: int, max_pixels: int) -> Image.Image:
         pdf.close()
 
 
-def read_pdf(data: bytes) -> PdfFile:
-    """Every page's text; raises ``PdfError`` for corrupt, truncated or encrypted files."""
+def read_pdf(data: bytes, max_pages: int | None = None) -> PdfFile:
+    """Every page's text; raises ``PdfError`` for corrupt, truncated or encrypted files, and for one of more than
+    ``max_pages`` pages (before reading any)."""
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as err:
         raise PdfError(_reason(err)) from err
+    if max_pages is not None and len(pdf) > max_pages:
+        count = len(pdf)
+        pdf.close()
+        raise PdfError(f"{count:,} pages, over the {max_pages:,} a file may have (Config.max_pages_per_file); "
+                       "split it into editions or pages")
     try:
         pages, labels, images, lines, sizes = [], [], [], [], []
         for i in range(len(pdf)):

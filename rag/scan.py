@@ -48,7 +48,7 @@ Pages = Callable[[int, int], None]
 
 def scan_image(data: bytes, digest: str, name: str, config: Config, pages: Pages | None = None) -> list[Scan]:
     """Every frame of an image file, OCR'd; raises ``ImageError`` or ``OcrUnavailable``."""
-    frames = image_frames(data, config.max_image_pixels)
+    frames = image_frames(data, config.max_image_pixels, config.max_pages_per_file)
     return _scan({i: lambda frame=frame: frame for i, frame in enumerate(frames)}, digest, name, config, pages)
 
 

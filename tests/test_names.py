@@ -22,6 +22,20 @@ def test_ingest_tags_each_page_sentence_once_and_headlines_not_at_all():
     assert any("上海" in row.get("place", []) for row in names)
 
 
+def test_tagging_a_page_that_is_not_language_stops_at_its_time_budget(monkeypatch):
+    import random
+
+    import rag.ingest
+
+    rng = random.Random(0)
+    page = "噪声页\n" + "。".join("".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(80)) for _ in range(100))
+    tagged = []
+    monkeypatch.setattr(rag.ingest, "entities", lambda text: tagged.append(text) or entities(text))
+    names = sentence_names(page, budget=1.0)  # each of these sentences takes about 0.4 s to tag
+    assert len(names) == len(page_sentences(page)) and names[-1] == {}
+    assert 1 <= len(tagged) < 20
+
+
 def test_stored_names_give_the_features_and_spans_of_names_tagged_at_query_time():
     texts = [PAGE[s:e] for s, e, heading in page_sentences(PAGE) if not heading]
     lexical = BM25.build([tokenize(t) for t in texts])

@@ -87,6 +87,13 @@ def test_file_name_beats_pdf_metadata_and_numbers_later_pages(tmp_path):
         ("人民日报", "2026-04-03", 5), ("人民日报", "2026-04-03", 6)]
 
 
+def test_a_file_of_more_pages_than_the_limit_is_refused_before_they_are_read(tmp_path):
+    pdf = column_pdf(tmp_path / "edition.pdf", [(f"第{n}版头条", [LEFT]) for n in range(1, 4)])
+    assert len(parse(pdf, pdf.read_bytes(), Config(max_pages_per_file=3))) == 3
+    with pytest.raises(IngestError, match="edition.pdf: 3 pages, over the 2 a file may have"):
+        parse(pdf, pdf.read_bytes(), Config(max_pages_per_file=2))
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "encrypted"])
 def test_bad_pdfs_give_one_clear_error(tmp_path, damage):
     path = tmp_path / f"{damage}.pdf"

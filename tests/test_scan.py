@@ -113,6 +113,8 @@ def test_a_multi_page_tiff_is_one_page_per_frame_with_progress_per_page(tmp_path
     assert [p.meta.page for p in pages] == [1, 2]
     assert "第2次" in pages[1].text and "第1次" in pages[0].text
     assert len({p.doc_id for p in pages}) == 2
+    with pytest.raises(IngestError, match="scan.tiff: 2 frames, over the 1 pages a file may have"):
+        parse(tmp_path / "scan.tiff", buffer.getvalue(), config(tmp_path, max_pages_per_file=1))
 
 
 @needs_ocr
