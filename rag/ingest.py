@@ -54,6 +54,8 @@ class IngestReport:
     """The documents of the changed files' old versions, taken out of the index."""
     warnings: list[str] = field(default_factory=list)
     """Pages indexed only in part (over ``Config.max_chunks_per_page``)."""
+    digests: set[str] = field(default_factory=set)
+    """Content hashes of the new or changed files read (their OCR and page images are cached by it)."""
 
     def summary(self) -> str:
         replaced = f" ({len(self.replaced)} replaced a changed file)" if self.replaced else ""
@@ -143,6 +145,7 @@ def read_versions(paths: Iterable[Path], index: Index, config: Config, report: I
             if old and all(index.documents[d].sha256 == digest for d in old):
                 report.skipped.append(f"{item} (unchanged)")
                 continue
+            report.digests.add(digest)
             raw = parse(item, data, config, ocr_progress)
             docs = [to_document(within_limit(p, config)) for p in raw]
         except IngestError as err:

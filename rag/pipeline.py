@@ -178,7 +178,8 @@ class PaperTrail:
                 if save:
                     work.save(self.config.index_dir)
                 self._publish(work)
-                purge_ocr(report.removed, work, self.config.ocr_dir)  # a changed scan's old OCR and page image
+            # a changed scan's old OCR and page images, and those of files read but not indexed
+            purge_ocr({d.sha256 for d in report.removed} | report.digests, work, self.config.ocr_dir)
         return report
 
     def remove(self, key: str) -> list[Document]:
@@ -194,7 +195,7 @@ class PaperTrail:
                 work.save(self.config.index_dir)
                 self._publish(work)
                 purge_uploads(removed, work, self.config.uploads_dir)
-                purge_ocr(removed, work, self.config.ocr_dir)
+                purge_ocr({d.sha256 for d in removed}, work, self.config.ocr_dir)
         return removed
 
     def edit(self, page_id: str, meta: PageMeta) -> Page:

@@ -23,7 +23,8 @@ def purge_uploads(removed: list[Document], index: Index, folder: Path) -> list[P
     return gone
 
 
-def purge_ocr(removed: list[Document], index: Index, folder: Path) -> None:
-    """Delete the cached OCR results (``rag.ocr``) of removed files whose content ``index`` no longer holds."""
+def purge_ocr(digests: set[str], index: Index, folder: Path) -> None:
+    """Delete the cached OCR results and page images (``rag.ocr``) of the file contents ``digests`` (removed
+    pages', or files read but not indexed) that ``index`` does not hold."""
     kept = {d.sha256 for d in index.documents.values()}
-    OcrCache(folder).forget({d.sha256 for d in removed if d.sha256 and d.sha256 not in kept})
+    OcrCache(folder).forget({d for d in digests if d and d not in kept})

@@ -227,6 +227,23 @@ def test_a_run_keeps_its_good_files_when_scans_fail_and_answers_from_a_scan_once
     assert not list(rag.config.ocr_dir.iterdir())
 
 
+def test_page_images_of_a_file_that_is_not_indexed_are_not_kept(tmp_path, embedder):
+    from rag.pipeline import PaperTrail
+
+    from tests.pdfgen import Lines, layout_pdf
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    layout_pdf(pages / "bad.pdf", [Lines(40, 80, ["长江大桥今日正式通车运营，", "两岸居民出行更加便利。"], 12)])
+    (pages / "bad.pdf.meta.json").write_text('{"page": "front"}', encoding="utf-8")
+    rag = PaperTrail.create(config(tmp_path), embedder)
+    report = rag.ingest([pages])
+    assert not report.indexed and "is not a page number" in report.failed[0]
+    assert not any(rag.config.ocr_dir.glob("*"))
+    (pages / "bad.pdf.meta.json").unlink()
+    assert rag.ingest([pages]).indexed == ["bad.pdf#p1"] and list(rag.config.ocr_dir.glob("*-p0*"))
+
+
 def test_a_text_layer_pdf_shows_its_page_with_the_evidence_boxed(tmp_path, embedder):
     from rag.pipeline import PaperTrail
 
