@@ -162,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[index, encoder, store, llm], help="open the web chat")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
-    p.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
+    p.add_argument("--auth", metavar="USER:PASS", default=os.environ.get("PAPERTRAIL_AUTH") or None,
+                   help="require this user name and password (env PAPERTRAIL_AUTH, which other users of this "
+                        "machine cannot read from the process list)")
     p = sub.add_parser("list", parents=[index, key], help="show the indexed pages with their metadata")
     p.add_argument("--json", action="store_true", help="one JSON object per page instead of a table")
     p = sub.add_parser("remove", parents=[index, key], help="delete pages (and their chunks) from the index")

@@ -180,6 +180,13 @@ def test_ask_refuses_a_question_over_the_length_limit_and_reads_undecodable_byte
     assert raw.returncode == 0 and "149.02" in raw.stdout.decode(), raw.stderr.decode()
 
 
+def test_serve_takes_its_credentials_from_the_environment_too(monkeypatch):
+    assert build_parser().parse_args(["serve"]).auth is None
+    monkeypatch.setenv("PAPERTRAIL_AUTH", "reader:s3cret")
+    assert build_parser().parse_args(["serve"]).auth == "reader:s3cret"
+    assert build_parser().parse_args(["serve", "--auth", "a:b"]).auth == "a:b"
+
+
 def test_bad_index_gives_clear_error(tmp_path):
     broken = tmp_path / "index"
     broken.mkdir()
