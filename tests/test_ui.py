@@ -112,6 +112,9 @@ def test_batch_upload_takes_metadata_per_file_and_warns_of_a_page_without(client
     table["data"][1][2] = "May 7th"
     with pytest.raises(AppError, match="batch-b.txt: Date 'May 7th' is not a date"):
         client.predict([handle_file(str(second))], "", "", "", table, api_name="/upload")
+    table["data"][1][2] = "<img src=https://evil.example/x.png>"
+    with pytest.raises(AppError, match="Date '&lt;img src=https://evil.example/x.png&gt;' is not a date"):
+        client.predict([handle_file(str(second))], "", "", "", table, api_name="/upload")  # the modal renders HTML
 
 
 def test_upload_pdf_page(client: Client, tmp_path: Path) -> None:
@@ -253,7 +256,7 @@ def test_refusals_read_in_either_language() -> None:
     assert err.value.message("zh") == "日期范围为空：起始日期 2026-05-01 晚于截止日期 2026-04-01。"
     with pytest.raises(UploadError) as err:
         page_meta("", "", "3版")
-    assert err.value.message("zh-CN") == "版次“3版”必须是从 1 开始的整数。"
+    assert err.value.message("zh-CN") == "版次“3版”必须是 1 到 9999 之间的整数。"
 
 
 def page(file: str, paper: str | None, date: str | None, number: int | None, title: str | None = None) -> Page:

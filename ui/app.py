@@ -4,6 +4,7 @@ export and the Pages tab (``ui.library``), in Chinese or English (``ui.i18n``)."
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import threading
 import time
@@ -74,7 +75,7 @@ class ChatApp:
                 raise Refusal("type_first")
             where = filters(papers, date_from, date_to, page_of(page))
         except Refusal as err:
-            gr.Warning(err.message(lang))
+            gr.Warning(html.escape(err.message(lang), quote=False))  # Gradio renders it as HTML
             yield (gr.skip(),) * 5
             return
         history = [*history, {"role": "user", "content": text(question)}, {"role": "assistant", "content": ""}]

@@ -3,6 +3,7 @@ paper/date/page and delete a page, all through ``PaperTrail``'s public methods."
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 
@@ -25,8 +26,9 @@ EMPTY_FILE_ROW = ["", "", ""]
 
 
 def refuse(message: str) -> gr.Error:
-    """An error shown to the user as is; it is the user's to fix, so no server traceback."""
-    return gr.Error(message, print_exception=False)
+    """An error shown to the user as is (Gradio renders its messages as HTML: escaped, a file name or a typed value
+    shows as typed); it is the user's to fix, so no server traceback."""
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
 
 
 def row_of(table: list[list] | None, i: int, name: str) -> list[str]:
