@@ -26,6 +26,8 @@ from rag.lock import IndexBusyError
 from rag.pipeline import PaperTrail, QuestionTooLong
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+RECEIVING = 4
+"""Upload bodies read at once at most: each may spool ``Config.max_file_bytes`` to a temporary file."""
 MAX_JSON_BYTES = 1024 * 1024
 """A JSON body's size at most: a question and its chat history, with room to spare."""
 Model = TypeVar("Model", bound=BaseModel)
@@ -71,7 +73,8 @@ class Api:
     """The state the routes share: the ``PaperTrail``, the credentials and limits on concurrent work.
 
     Answers run ``Config.serve_concurrency`` at a time and uploads one at a time, in worker threads, as in the
-    web chat's queue (the two keep separate counts).
+    web chat's queue (the two keep separate counts); at most ``RECEIVING`` upload bodies are read (spooled to
+    temporary files) at once, the others wait unread.
     """
 
     def __init__(self, rag: PaperTrail, auth: tuple[str, str] | None) -> None:
@@ -79,6 +82,7 @@ class Api:
         self.auth = auth
         self.answering = anyio.CapacityLimiter(rag.config.serve_concurrency)
         self.uploading = anyio.CapacityLimiter(1)
+        self.receiving = anyio.CapacityLimiter(RECEIVING)
 
     def route(self, path: str, endpoint: Endpoint, methods: list[str]) -> Route:
         """``endpoint`` at ``path``, behind the credentials check, with every failure answered as JSON."""

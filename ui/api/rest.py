@@ -94,7 +94,7 @@ def routes(api: Api) -> list[Route]:
     async def upload(request: Request) -> JSONResponse:
         """Add one page: a multipart form with the file as ``file`` and optional ``paper``, ``date``, ``page``."""
         limit = rag.config.max_file_bytes + FORM_OVERHEAD
-        async with bounded(request, limit).form(max_files=1, max_fields=8) as form:
+        async with api.receiving, bounded(request, limit).form(max_files=1, max_fields=8) as form:
             file = form.get("file")
             if not isinstance(file, UploadFile):
                 raise ApiError(400, "Send the page as a multipart/form-data file field named 'file'.")
