@@ -341,5 +341,5 @@ def test_with_an_llm_the_stream_carries_the_checked_answer_only(sample_rag: Pape
     assert len(server.requests) == 2 and all(r["model"] == "test-model" for r in server.requests)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == content
     body, sources = content.split("\n\nSources:\n")
-    assert "69家" in body and body.endswith("[1]") and sources.startswith("[1] ")  # checked, renumbered
+    assert "69家" in body and body.endswith("\\[1\\]") and sources.startswith("\\[1\\] ")  # checked, renumbered
     assert chunks[-1].citations == whole.citations and "69家" in whole.citations[0]["text"]
