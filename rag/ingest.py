@@ -193,7 +193,8 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
             if warning:
                 report.warnings.append(f"{v.item}: {warning}")
             docs[doc.doc_id] = doc
-            boxes.update({doc.doc_id: v.boxes[doc.doc_id]} if doc.doc_id in v.boxes else {})
+            if doc.doc_id in v.boxes:
+                boxes[doc.doc_id] = v.boxes[doc.doc_id]
             chunks.extend(doc_chunks)
             report.indexed.append(doc.source)
     if not chunks and not stale:
