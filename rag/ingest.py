@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -31,6 +32,9 @@ from rag.reprints import groups_of, relink_reprints
 from rag.split import split_document
 from rag.store import Index
 from rag.types import Chunk, Document, PageMeta
+
+if TYPE_CHECKING:
+    from rag.scan import Scan
 
 
 NAMING_SECONDS = 20.0
@@ -113,12 +117,13 @@ def capped(doc: Document, chunks: list[Chunk], config: Config) -> tuple[list[Chu
 @dataclass
 class NewVersion:
     """One file as read now: the ids its old version has in the index, its pages with their chunks (none for
-    a page without text) and a warning where a page was cut, and the boxes of its scanned pages."""
+    a page without text) and a warning where a page was cut, and the scans behind its scanned pages (their
+    boxes are located only for the pages indexed)."""
 
     item: Path
     old: list[str]
     pages: list[tuple[Document, list[Chunk], str | None]]
-    boxes: dict[str, PageBoxes]
+    scans: dict[str, Scan]
 
     @property
     def has_text(self) -> bool:
@@ -155,7 +160,7 @@ def read_versions(paths: Iterable[Path], index: Index, config: Config, report: I
         for doc in docs:
             chunks = split_document(doc, config)
             pages.append((doc, *capped(doc, chunks, config)) if chunks else (doc, [], None))
-        versions.append(NewVersion(item, old, pages, located(raw, docs)))
+        versions.append(NewVersion(item, old, pages, {p.doc_id: p.scan for p in raw if p.scan is not None}))
     return versions
 
 
@@ -193,8 +198,8 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
             if warning:
                 report.warnings.append(f"{v.item}: {warning}")
             docs[doc.doc_id] = doc
-            if doc.doc_id in v.boxes:
-                boxes[doc.doc_id] = v.boxes[doc.doc_id]
+            if (scan := v.scans.get(doc.doc_id)) is not None:
+                boxes[doc.doc_id] = page_boxes(doc, scan.image, scan.width, scan.height, scan.lines)
             chunks.extend(doc_chunks)
             report.indexed.append(doc.source)
     if not chunks and not stale:
@@ -210,13 +215,6 @@ def ingest(paths: Iterable[Path], index: Index, embedder: Embedder, config: Conf
     report.chunks = len(chunks)
     report.removed = removed
     return report
-
-
-def located(raw: list[RawPage], docs: list[Document]) -> dict[str, PageBoxes]:
-    """The page boxes of the scanned pages among ``docs`` (``raw`` their pages as read), by document id."""
-    scans = {p.doc_id: p.scan for p in raw if p.scan is not None}
-    return {d.doc_id: page_boxes(d, s.image, s.width, s.height, s.lines)
-            for d in docs if (s := scans.get(d.doc_id)) is not None}
 
 
 def embedded_sentences(chunk: Chunk, page_text: str) -> list[str]:
