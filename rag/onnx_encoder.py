@@ -30,9 +30,13 @@ log = logging.getLogger(__name__)
 
 FORMAT = 2
 """Bumped when the exported files change, so older exports are rebuilt (2: the word vectors out of the graph)."""
-FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx", "openvino": "model.onnx"}
+FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx", "openvino": "model.onnx", "openvino-bf16": "model.onnx"}
 """Encoder backend name → its graph in the export folder (``torch`` is sentence-transformers itself);
-``openvino`` runs the fp32 graph on OpenVINO's runtime instead of ONNX Runtime."""
+``openvino`` runs the fp32 graph on OpenVINO's runtime instead of ONNX Runtime, in fp32; ``openvino-bf16`` runs
+it in bfloat16 where the CPU computes in it natively (AMX, AVX-512 BF16), else in fp32."""
+PRECISIONS = {"openvino": "f32", "openvino-bf16": "bf16"}
+"""OpenVINO's inference precision per backend, always set: left unset, it computes in bf16 wherever the CPU can,
+so the same graph gave other vectors on other machines (max difference 8e-4 against 1e-4 on CPUs without it)."""
 MANIFEST = "encoder.json"
 WORDS = "words.npy"
 
@@ -165,9 +169,9 @@ def session(graph: Path, threads: int | None = None, backend: str = "onnx") -> A
     backend, else ONNX Runtime, whose idle threads sleep instead of spinning: the encoder and the reader run one
     after the other on the same cores, and a pool left spinning by one slowed the other by 1.7× (reader 95 → 56
     ms at p50 on 2 cores, ``docs/benchmarks.md``)."""
-    if backend.startswith("openvino"):
+    if backend in PRECISIONS:
         try:
-            return OpenVinoSession(graph, threads)
+            return OpenVinoSession(graph, threads, PRECISIONS[backend])
         except (ImportError, RuntimeError) as error:
             log.warning("OpenVINO cannot run %s (%s: %s); running it on ONNX Runtime", graph.name,
                         type(error).__name__, error)
@@ -183,18 +187,25 @@ def session(graph: Path, threads: int | None = None, backend: str = "onnx") -> A
 class OpenVinoSession:
     """A graph (an ONNX file, or a model OpenVINO has read) compiled for OpenVINO's CPU runtime, run through
     ONNX Runtime's ``run(None, feed)``; a request per run, so threads may share it. A file's compiled form is
-    cached beside it (``openvino-cache``), so later starts skip most of the compiling."""
+    cached beside it (``openvino-cache/<precision>``), so later starts skip most of the compiling. ``precision`` is ``f32``
+    or ``bf16``; bf16 where the CPU lacks it natively (emulated, slower) is f32."""
 
-    def __init__(self, model: Path | Any, threads: int | None = None) -> None:
+    def __init__(self, model: Path | Any, threads: int | None = None, precision: str = "f32") -> None:
         import openvino
 
-        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        core = openvino.Core()
+        if "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+            precision = "f32"
+        self.precision = precision
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         if isinstance(model, Path):
-            config["CACHE_DIR"] = str(model.parent / "openvino-cache")
+            # one folder per precision: the cache's key leaves the precision out, and a graph compiled in fp32
+            # and loaded as bf16 computed NaN (and crashed the process at exit)
+            config["CACHE_DIR"] = str(model.parent / "openvino-cache" / precision)
             model = str(model)
-        self.compiled = openvino.Core().compile_model(model, "CPU", config)
+        self.compiled = core.compile_model(model, "CPU", config)
 
     def run(self, _outputs: None, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [self.compiled.create_infer_request().infer(feed)[0]]
@@ -213,11 +224,20 @@ class OnnxEncoder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(int(manifest["max_length"]))
         self.session = session(folder / FILES[backend], threads, backend)
+        # Questions get their own session where the runtime runs one request at a time per compiled model
+        # (OpenVINO: the LATENCY hint gives one stream). On a shared one a question waited for the ingest batch
+        # ahead of it (encode p50 574 ms vs 37 ms during an ingest, docs/benchmarks.md); the second compilation
+        # costs about 150 MB. ONNX Runtime runs concurrent requests side by side, so it shares its one session.
+        self.query_session = (session(folder / FILES[backend], threads, backend)
+                              if isinstance(self.session, OpenVinoSession) else self.session)
         self.words = np.load(folder / WORDS, mmap_mode="r")
         self.folder = folder
 
-    def encode(self, texts: list[str], prompt: str = "", batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        """``(len(texts), dim)`` float32 unit vectors of ``prompt + text`` (a bar per batch with ``progress``)."""
+    def encode(self, texts: list[str], prompt: str = "", batch_size: int = 32, progress: bool = False,
+               queries: bool = False) -> np.ndarray:
+        """``(len(texts), dim)`` float32 unit vectors of ``prompt + text`` (a bar per batch with ``progress``),
+        on the questions' session with ``queries``."""
+        run = (self.query_session if queries else self.session).run
         out = np.zeros((len(texts), self.dim), np.float32)
         ids = [e.ids for e in self.tokenizer.encode_batch([prompt + t for t in texts])]
         order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
@@ -229,5 +249,5 @@ class OnnxEncoder:
             for j, i in enumerate(rows):
                 tokens[j, : len(ids[i])] = ids[i]
                 mask[j, : len(ids[i])] = 1
-            out[rows] = self.session.run(None, {"inputs_embeds": self.words[tokens], "attention_mask": mask})[0]
+            out[rows] = run(None, {"inputs_embeds": self.words[tokens], "attention_mask": mask})[0]
         return out

@@ -211,7 +211,7 @@ def openvino_int8(config: Config, calibration: list[str]) -> Embedder | None:
     graph = openvino.Core().read_model(str(encoder.folder / FILES["openvino"]))
     quantised = nncf.quantize(graph, nncf.Dataset(feeds), model_type=nncf.ModelType.TRANSFORMER,
                               subset_size=len(feeds))
-    encoder.session = OpenVinoSession(quantised)
+    encoder.session = encoder.query_session = OpenVinoSession(quantised)
     return embedder
 
 

@@ -179,8 +179,9 @@ class VectorCache:
 
 def vectors_name(config: Config) -> str:
     """What cached vectors are keyed by: the model, and the encoder where it changes the vectors (torch and ONNX
-    fp32 agree within 1e-4, ``tests/test_onnx_encoder.py``; int8 does not)."""
-    return f"{config.model}-int8" if config.encoder == "onnx-int8" else config.model
+    fp32 agree within 1e-4, ``tests/test_onnx_encoder.py``; int8 and bf16 do not)."""
+    suffix = {"onnx-int8": "-int8", "openvino-bf16": "-bf16"}.get(config.encoder, "")
+    return config.model + suffix
 
 
 class CachedEmbedder(Embedder):

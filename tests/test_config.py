@@ -44,7 +44,7 @@ def test_sample_pages_are_package_data():
 
 
 def test_an_unknown_encoder_is_a_clear_error():
-    with pytest.raises(ValueError, match="not one of onnx-int8, onnx, openvino, torch"):
+    with pytest.raises(ValueError, match="not one of onnx-int8, onnx, openvino, openvino-bf16, torch"):
         Config(encoder="gpu")
 
 

@@ -51,6 +51,26 @@ def test_embedder_encodes_with_the_fp32_graph_on_openvino_by_default(embedder):
     assert list((folder(embedder) / "openvino-cache").iterdir())  # compiled once, reused by later starts
 
 
+def test_openvino_bf16_computes_in_bfloat16_only_where_the_cpu_has_it_and_stays_near_fp32(embedder):
+    import openvino
+
+    native = "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    bf16 = OnnxEncoder(folder(embedder), "openvino-bf16")
+    assert bf16.session.precision == ("bf16" if native else "f32") and embedder.onnx.session.precision == "f32"
+    cosine = (bf16.encode(TEXTS, "passage: ") * reference(embedder, "passage: ")).sum(1)
+    assert cosine.min() > 0.9999, cosine
+    assert Embedder(Config(encoder="openvino-bf16", show_progress=False)).encode_queries(TEXTS[:1]).shape == (1, 384)
+
+
+def test_questions_have_their_own_openvino_session_so_no_ingest_batch_queues_ahead(embedder):
+    onnx = embedder.onnx
+    assert type(onnx.query_session).__name__ == "OpenVinoSession" and onnx.query_session is not onnx.session
+    asked = embedder.encode_queries(TEXTS[:2])
+    assert np.abs(asked - onnx.encode(TEXTS[:2], "query: ", queries=False)).max() < 1e-6
+    runtime = OnnxEncoder(folder(embedder), "onnx")  # ONNX Runtime runs concurrent requests side by side
+    assert runtime.query_session is runtime.session
+
+
 def test_without_openvino_the_graph_runs_on_onnx_runtime(embedder, monkeypatch, caplog):
     import builtins
 
@@ -65,6 +85,7 @@ def test_without_openvino_the_graph_runs_on_onnx_runtime(embedder, monkeypatch, 
     with caplog.at_level(logging.WARNING, logger="rag.onnx_encoder"):
         encoder = OnnxEncoder(folder(embedder), "openvino")
     assert type(encoder.session).__name__ == "InferenceSession" and "running it on ONNX Runtime" in caplog.text
+    assert encoder.query_session is encoder.session
     assert np.abs(encoder.encode(TEXTS, "query: ") - reference(embedder, "query: ")).max() < 1e-4
 
 
