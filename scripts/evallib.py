@@ -191,9 +191,10 @@ class CachedEmbedder(Embedder):
         super().__init__(config)
         self.cache = cache or VectorCache(vectors_name(config))
 
-    def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str, progress: bool, queries: bool = False) -> np.ndarray:
         encode = super()._encode
-        return self.cache.lookup(prompt, texts, lambda missing: encode(missing, prompt, progress and len(missing) > 64))
+        return self.cache.lookup(prompt, texts,
+                                 lambda missing: encode(missing, prompt, progress and len(missing) > 64, queries))
 
     def encode_plain(self, texts: list[str], progress: bool = True) -> np.ndarray:
         return self._encode(texts, "", progress)

@@ -73,3 +73,14 @@ def test_vector_cache_keeps_keys_that_end_in_zero_bytes(tmp_path):
     cache.lookup("", [text, "other"], lambda texts: np.eye(len(texts), 2, dtype=np.float32))
     cache.flush()
     assert VectorCache("m", tmp_path).lookup("", ["other", text], lambda texts: 1 / 0).tolist() == [[0, 1], [1, 0]]
+
+
+def test_cached_embedder_encodes_questions_as_the_embedder_does_and_keys_bf16_apart(tmp_path, embedder):
+    from evallib import CachedEmbedder, vectors_name
+
+    cached = CachedEmbedder(embedder.config, VectorCache("m", tmp_path))
+    questions = ["北京技术合同成交额增长了多少？", "How much did new RMB loans increase?"]
+    assert np.allclose(cached.encode_queries(questions), embedder.encode_queries(questions), atol=1e-6)
+    assert len(cached.cache.keys) == 2
+    names = {vectors_name(embedder.config.with_(encoder=e)) for e in ("openvino", "onnx", "openvino-bf16", "onnx-int8")}
+    assert len(names) == 3  # fp32 runtimes share vectors; bf16 and int8 each get their own
