@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer_model import AnswerModel, Linear
+from rag.answer_model import AnswerModel, Linear, is_chinese
 from rag.config import Config
 from rag.embed import Embedder
 from rag.evidence import Candidate, candidates, near_text
@@ -175,15 +175,23 @@ def rank(question: str, pool: list[Candidate], x: np.ndarray, reader: Reader, co
     return reranked(top, read_features(scores[top], reading.sentence_logp), reading, model.reranker, config)
 
 
+def answer_depth(q: Question, config: Config) -> int:
+    """How many hits give candidate sentences for question ``q``: ``Config.answer_hits`` for a Chinese one,
+    ``Config.answer_hits_other`` for another language."""
+    return config.answer_hits if is_chinese(q.chinese) else config.answer_hits_other
+
+
 def decide(question: str, query: np.ndarray, hits: list[Hit], embedder: Embedder, index: Index, config: Config,
            model: AnswerModel, reader: Reader) -> Decision:
     """Rank the candidate sentences of the top hits, read the best, then answer or refuse with the fitted
     decision."""
-    pool = candidates(index, hits[: config.answer_hits]) if hits else []
+    if not hits:
+        return Decision(hits, [], 0.0, False)
+    q = analyse(question, index.lexical, config.models_dir)
+    pool = candidates(index, hits[: answer_depth(q, config)])
     if not pool:
         return Decision(hits, [], 0.0, False)
     check_features(model)
-    q = analyse(question, index.lexical, config.models_dir)
     x = pool_features(q, pool, query, hits, embedder)
     r = rank(question, pool, x, reader, config, model)
     picked = [r.top[i] for i in r.picked]

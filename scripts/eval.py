@@ -26,7 +26,7 @@ import argparse
 import json
 import random
 import sys
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import faiss
@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eval_dev import judge  # noqa: E402
 from evallib import (  # noqa: E402
-    EVAL_DIR, CachedEmbedder, Passage, Question, contains_gold, dev_questions, passage_index, passage_ranking,
-    qa_passages, qa_questions, ranking_metrics, rrf, short_right,
+    EVAL_DIR, CachedEmbedder, Passage, Question, contains_gold, dev_questions, parse_overrides, passage_index,
+    passage_ranking, qa_passages, qa_questions, ranking_metrics, rrf, short_right,
 )
 
 from rag.config import Config  # noqa: E402
@@ -203,18 +203,6 @@ def evaluate_set(corpus: Corpus, questions: list[Question], embedder: CachedEmbe
     out = {s: {**ranking_metrics(r, golds), "n": len(golds)} for s, r in rankings.items()}
     if answers != 0:
         out["papertrail"].update(answer_score(PaperTrail(corpus.index, config, embedder), questions[:answers]))
-    return out
-
-
-def parse_overrides(pairs: list[str]) -> dict[str, object]:
-    """``field=value`` pairs typed like the Config field's default."""
-    defaults = {f.name: f.default for f in fields(Config)}
-    out: dict[str, object] = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        if key not in defaults:
-            raise SystemExit(f"unknown Config field {key!r}")
-        out[key] = type(defaults[key])(value)
     return out
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -234,3 +234,15 @@ def passage_index(passages: list[Passage], embedder: Embedder, config: Config, t
     index.add(docs, chunks, vectors, sentences)
     index.save(where)
     return index
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, object]:
+    """``field=value`` pairs typed like the Config field's default."""
+    defaults = {f.name: f.default for f in fields(Config)}
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in defaults:
+            raise SystemExit(f"unknown Config field {key!r}")
+        out[key] = type(defaults[key])(value)
+    return out

@@ -48,12 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evallib import (  # noqa: E402
-    EVAL_DIR, CachedEmbedder, Passage, article, contains_gold, passage_index, qa_passages, read_jsonl,
-    reader_article, short_right,
+    EVAL_DIR, CachedEmbedder, Passage, article, contains_gold, parse_overrides, passage_index, qa_passages,
+    read_jsonl, reader_article, short_right,
 )
 from pseudo_english import english_table, pseudo_english  # noqa: E402
 
-from rag.answer import Ranking, pool_features, read_best, reranked, shown  # noqa: E402
+from rag.answer import Ranking, answer_depth, pool_features, read_best, reranked, shown  # noqa: E402
 from rag.answer_model import MODEL_FILE, AnswerModel, Linear, Mlp  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.evidence import candidates, near_text  # noqa: E402
@@ -159,10 +159,10 @@ def examples(index: Index, rows: list[dict], kind: str, answerable: bool, train_
     out = []
     for row, query in tqdm(list(zip(rows, queries)), desc=desc, leave=False):
         hits = retriever.search_vector(row["question"], query, config.top_k)
-        pool = candidates(index, hits[: config.answer_hits]) if hits else []
+        q = analyse(row["question"], index.lexical, config.models_dir)
+        pool = candidates(index, hits[: answer_depth(q, config)]) if hits else []
         if not pool:
             continue
-        q = analyse(row["question"], index.lexical, config.models_dir)
         x = pool_features(q, pool, query, hits, embedder)
         gold = row["context_id"]
         labels = np.array([answerable and c.hit.chunk.doc_id == gold and contains_gold(c.text, row["answers"])
@@ -367,10 +367,12 @@ def main() -> int:
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     parser.add_argument("--limit", type=int, default=None, help="ask at most this many questions of each kind (a trial)")
+    parser.add_argument("-c", "--config", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a Config field for this fit (a trial, e.g. answer_hits_other=6)")
     args = parser.parse_args()
     started = time.time()
     rng = random.Random(SEED)
-    config = Config(show_progress=True)
+    config = Config(show_progress=True, **parse_overrides(args.config))
     embedder = CachedEmbedder(config)
     passages = qa_passages(args.eval_dir / "drcd_train_corpus.jsonl")
     rows = read_jsonl(args.eval_dir / "drcd_train.jsonl")
