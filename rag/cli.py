@@ -117,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "a folder named here must already hold an index)")
     encoder = argparse.ArgumentParser(add_help=False)
     encoder.add_argument("--encoder", choices=ENCODERS, help=f"how vectors are computed (default: {Config.encoder}, the exported model on "
-                         "OpenVINO; openvino-bf16: the same in bfloat16 where the CPU has it natively; onnx: the graph on ONNX "
-                         "Runtime; onnx-int8: its weights in int8; torch: sentence-transformers)")
+                         "OpenVINO, in bfloat16 where the CPU has it natively; openvino: the same in fp32 everywhere; onnx: the fp32 "
+                         "graph on ONNX Runtime; onnx-int8: its weights in int8; torch: sentence-transformers)")
     key = argparse.ArgumentParser(add_help=False)
     key.add_argument("--qdrant-api-key", default=os.environ.get("QDRANT_API_KEY"), metavar="KEY",
                      help="API key of the Qdrant server an index's vectors are on (env QDRANT_API_KEY; never saved)")

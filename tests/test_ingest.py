@@ -218,8 +218,8 @@ def test_kill_9_during_ingest_leaves_the_previous_index_answering(tmp_path, samp
     shutil.copytree(sample_rag.config.index_dir, index)
     before = Index.load(index)
     pages.mkdir()
-    for i in range(60):
-        (pages / f"p{i:02d}.txt").write_text(f"第{i}篇\n\n" + TEA * 30 + BRIDGE * 30, encoding="utf-8")
+    for i in range(240):  # enough to be still embedding 3 s in where the CPU computes in bf16 (AMX)
+        (pages / f"p{i:03d}.txt").write_text(f"第{i}篇\n\n" + TEA * 30 + BRIDGE * 30, encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "rag", "ingest", "--index", str(index), str(pages)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300

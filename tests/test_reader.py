@@ -70,19 +70,22 @@ def test_the_reader_says_none_when_no_sentence_answers(reader):
     assert r.none_logp > r.sentence_logp.max()
 
 
-def test_the_torch_reader_reads_like_the_onnx_one(reader):
+def test_the_torch_reader_reads_like_the_fp32_onnx_one():
     torch_reader = open_reader(Config().models_dir, "torch")
     sentences = ["北京市坚持创新驱动发展战略。", "全年技术合同成交额提升了40.8%。"]
-    a = reader.read("北京技术合同成交额增长了多少？", sentences)
+    a = open_reader(Config().models_dir, "openvino").read("北京技术合同成交额增长了多少？", sentences)
     b = torch_reader.read("北京技术合同成交额增长了多少？", sentences)
     assert np.allclose(a.sentence_logp, b.sentence_logp, atol=1e-3) and a.spans == b.spans
 
 
-def test_the_onnx_runtime_reader_reads_like_the_openvino_one(reader):
+def test_the_onnx_runtime_reader_reads_like_the_openvino_ones(reader):
     onnx = open_reader(Config().models_dir, "onnx")
-    assert type(reader.session).__name__ == "OpenVinoSession"
+    fp32 = open_reader(Config().models_dir, "openvino")
+    assert type(reader.session).__name__ == type(fp32.session).__name__ == "OpenVinoSession"
     assert type(onnx.session).__name__ == "InferenceSession"
     sentences = ["北京市坚持创新驱动发展战略。", "全年技术合同成交额提升了40.8%。"]
-    a = reader.read("北京技术合同成交额增长了多少？", sentences)
+    a = fp32.read("北京技术合同成交额增长了多少？", sentences)
     b = onnx.read("北京技术合同成交额增长了多少？", sentences)
     assert np.allclose(a.sentence_logp, b.sentence_logp, atol=1e-3) and a.spans == b.spans
+    default = reader.read("北京技术合同成交额增长了多少？", sentences)  # bf16 where the CPU has it: close, not equal
+    assert np.allclose(default.sentence_logp, a.sentence_logp, atol=0.2) and default.spans == a.spans
