@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evallib import EVAL_DIR, percentile, qa_questions, read_jsonl  # noqa: E402
+from evallib import EVAL_DIR, parse_overrides, percentile, qa_questions, read_jsonl  # noqa: E402
 
 from rag.config import Config  # noqa: E402
 from rag.embed import Embedder  # noqa: E402
@@ -359,9 +359,11 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=1000, help="chunks the encoder backends are compared on")
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--skip", nargs="*", default=[], choices=["latency", "ingest", "growth", "backends", "contention", "checksum"])
+    parser.add_argument("-c", "--config", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a Config field for this run, e.g. encoder=openvino")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    config = Config(show_progress=False)
+    config = Config(show_progress=False, **parse_overrides(args.config))
     rag = PaperTrail.open(config)
     qs = questions(args.eval_dir, args.questions)
     results: dict = {}
