@@ -166,7 +166,7 @@ def export_into(source: str, target: Path) -> None:
 
 def session(graph: Path, threads: int | None = None, backend: str = "onnx") -> Any:
     """A CPU session over ``graph`` with ONNX Runtime's ``run``: OpenVINO's runtime for the ``openvino``
-    backend, else ONNX Runtime, whose idle threads sleep instead of spinning: the encoder and the reader run one
+    backends (at their ``PRECISIONS``), else ONNX Runtime, whose idle threads sleep instead of spinning: the encoder and the reader run one
     after the other on the same cores, and a pool left spinning by one slowed the other by 1.7× (reader 95 → 56
     ms at p50 on 2 cores, ``docs/benchmarks.md``)."""
     if backend in PRECISIONS:
@@ -187,8 +187,8 @@ def session(graph: Path, threads: int | None = None, backend: str = "onnx") -> A
 class OpenVinoSession:
     """A graph (an ONNX file, or a model OpenVINO has read) compiled for OpenVINO's CPU runtime, run through
     ONNX Runtime's ``run(None, feed)``; a request per run, so threads may share it. A file's compiled form is
-    cached beside it (``openvino-cache/<precision>``), so later starts skip most of the compiling. ``precision`` is ``f32``
-    or ``bf16``; bf16 where the CPU lacks it natively (emulated, slower) is f32."""
+    cached beside it (``openvino-cache/<precision>``), so later starts skip most of the compiling.
+    ``precision`` is ``f32`` or ``bf16``; bf16 where the CPU lacks it natively (emulated, slower) is f32."""
 
     def __init__(self, model: Path | Any, threads: int | None = None, precision: str = "f32") -> None:
         import openvino
