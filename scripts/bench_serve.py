@@ -1,6 +1,6 @@
 """Chat throughput under load: servers side by side in one run, 50 chats at once, rounds alternated.
 
-    .venv/bin/python scripts/bench_serve.py [--chats 50] [--rounds 3] [--concurrency 4 8 16]
+    .venv/bin/python scripts/bench_serve.py [--chats 50] [--rounds 3] [--concurrency 4 8 16] [--encoders openvino ...]
                                             [--baseline-src DIR [--baseline-index DIR]] [--index DIR] [--json]
 
 Each configuration is a ``serve`` process on 127.0.0.1 over the same index: the current code at each
@@ -62,9 +62,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(name: str, index: Path, src: Path, concurrency: int | None) -> Server:
+def start(name: str, index: Path, src: Path, concurrency: int | None, encoder: str | None = None) -> Server:
     port = free_port()
-    extra = f", serve_concurrency={concurrency}" if concurrency else ""
+    extra = (f", serve_concurrency={concurrency}" if concurrency else "") + (f", encoder={encoder!r}" if encoder else "")
     env = {**os.environ, "PYTHONPATH": str(src)}
     process = subprocess.Popen([sys.executable, "-c", SERVE.format(extra=extra), str(index), str(port)], cwd=src,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, nargs="*", default=[0],
                         help="serve_concurrency values for the current code (0: the default)")
+    parser.add_argument("--encoders", nargs="*", default=[""],
+                        help="Config.encoder values for the current code (\"\": the default), each at each concurrency")
     parser.add_argument("--baseline-src", type=Path, help="another checkout to serve at its defaults, compared first")
     parser.add_argument("--baseline-index", type=Path, help="the index the baseline serves (default: --index)")
     parser.add_argument("--index", type=Path, default=ROOT / "embeddings" / "index")
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline_src:
         servers.append(start(f"baseline {args.baseline_src.name}", args.baseline_index or args.index,
                              args.baseline_src.resolve(), None))
-    servers += [start(f"current, concurrency {c or 'default'}", args.index, ROOT, c) for c in args.concurrency]
+    servers += [start(f"current, concurrency {c or 'default'}, encoder {e or 'default'}", args.index, ROOT, c, e)
+                for e in args.encoders for c in args.concurrency]
     try:
         for server in servers:
             wait_up(server)
