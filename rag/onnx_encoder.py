@@ -164,22 +164,20 @@ def export_into(source: str, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def session(graph: Path, threads: int | None = None, backend: str = "onnx") -> Any:
+def session(graph: Path, backend: str = "onnx") -> Any:
     """A CPU session over ``graph`` with ONNX Runtime's ``run``: OpenVINO's runtime for the ``openvino``
-    backends (at their ``PRECISIONS``), else ONNX Runtime, whose idle threads sleep instead of spinning: the encoder and the reader run one
-    after the other on the same cores, and a pool left spinning by one slowed the other by 1.7× (reader 95 → 56
-    ms at p50 on 2 cores, ``docs/benchmarks.md``)."""
+    backends (at their ``PRECISIONS``), else ONNX Runtime, whose idle threads sleep instead of spinning: the
+    encoder and the reader run one after the other on the same cores, and a pool left spinning by one slowed the
+    other by 1.7× (reader 95 → 56 ms at p50 on 2 cores, ``docs/benchmarks.md``)."""
     if backend in PRECISIONS:
         try:
-            return OpenVinoSession(graph, threads, PRECISIONS[backend])
+            return OpenVinoSession(graph, PRECISIONS[backend])
         except (ImportError, RuntimeError) as error:
             log.warning("OpenVINO cannot run %s (%s: %s); running it on ONNX Runtime", graph.name,
                         type(error).__name__, error)
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
@@ -190,7 +188,7 @@ class OpenVinoSession:
     cached beside it (``openvino-cache/<precision>``), so later starts skip most of the compiling.
     ``precision`` is ``f32`` or ``bf16``; bf16 where the CPU lacks it natively (emulated, slower) is f32."""
 
-    def __init__(self, model: Path | Any, threads: int | None = None, precision: str = "f32") -> None:
+    def __init__(self, model: Path | Any, precision: str = "f32") -> None:
         import openvino
 
         core = openvino.Core()
@@ -198,8 +196,6 @@ class OpenVinoSession:
             precision = "f32"
         self.precision = precision
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
-        if threads:
-            config["INFERENCE_NUM_THREADS"] = threads
         if isinstance(model, Path):
             # one folder per precision: the cache's key leaves the precision out, and a graph compiled in fp32
             # and loaded as bf16 computed NaN (and crashed the process at exit)
@@ -214,7 +210,7 @@ class OpenVinoSession:
 class OnnxEncoder:
     """Normalised sentence vectors from an export folder, batched by length (little padding)."""
 
-    def __init__(self, folder: Path, backend: str = "onnx", threads: int | None = None) -> None:
+    def __init__(self, folder: Path, backend: str = "onnx") -> None:
         from tokenizers import Tokenizer
 
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -223,12 +219,12 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(int(manifest["max_length"]))
-        self.session = session(folder / FILES[backend], threads, backend)
+        self.session = session(folder / FILES[backend], backend)
         # Questions get their own session where the runtime runs one request at a time per compiled model
         # (OpenVINO: the LATENCY hint gives one stream). On a shared one a question waited for the ingest batch
         # ahead of it (encode p50 574 ms vs 37 ms during an ingest, docs/benchmarks.md); the second compilation
         # costs about 150 MB. ONNX Runtime runs concurrent requests side by side, so it shares its one session.
-        self.query_session = (session(folder / FILES[backend], threads, backend)
+        self.query_session = (session(folder / FILES[backend], backend)
                               if isinstance(self.session, OpenVinoSession) else self.session)
         self.words = np.load(folder / WORDS, mmap_mode="r")
         self.folder = folder
