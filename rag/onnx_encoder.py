@@ -198,8 +198,12 @@ class OpenVinoSession:
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if isinstance(model, Path):
             # one folder per precision: the cache's key leaves the precision out, and a graph compiled in fp32
-            # and loaded as bf16 computed NaN (and crashed the process at exit)
-            config["CACHE_DIR"] = str(model.parent / "openvino-cache" / precision)
+            # and loaded as bf16 computed NaN (and crashed the process at exit); blobs of the one shared folder
+            # that versions before it wrote are removed
+            cache = model.parent / "openvino-cache"
+            for stale in cache.glob("*.blob"):
+                stale.unlink(missing_ok=True)
+            config["CACHE_DIR"] = str(cache / precision)
             model = str(model)
         self.compiled = core.compile_model(model, "CPU", config)
 

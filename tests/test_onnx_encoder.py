@@ -56,7 +56,10 @@ def test_openvino_bf16_computes_in_bfloat16_only_where_the_cpu_has_it_and_stays_
     import openvino
 
     native = "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    stale = folder(embedder) / "openvino-cache" / "1234.blob"  # a blob of the one folder older versions shared
+    stale.write_bytes(b"compiled at another precision")
     OnnxEncoder(folder(embedder), "openvino").encode(TEXTS[:1])  # the fp32 graph compiled and cached first
+    assert not stale.exists()
     bf16 = OnnxEncoder(folder(embedder), "openvino-bf16")
     assert bf16.session.precision == ("bf16" if native else "f32")
     assert OnnxEncoder(folder(embedder), "openvino").session.precision == "f32"
