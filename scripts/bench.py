@@ -270,6 +270,7 @@ def bench_contention(config: Config, eval_dir: Path, qs: list[str], rounds: int 
         embedder = Embedder(config.with_(encoder=backend))
         encoder, passage, query = embedder.onnx, embedder._prompt("passage"), embedder._prompt("query")
         encoder.encode(texts, passage)
+        stop = threading.Event()
 
         def asked(queries: bool) -> list[float]:
             return [1000 * timed(lambda: encoder.encode([q], query, queries=queries)) for q in qs[:rounds]]
@@ -279,7 +280,6 @@ def bench_contention(config: Config, eval_dir: Path, qs: list[str], rounds: int 
                 encoder.encode(texts, passage)
 
         row = {"alone": summary(asked(True))}
-        stop = threading.Event()
         worker = threading.Thread(target=ingest)
         worker.start()
         try:
