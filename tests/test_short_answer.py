@@ -16,6 +16,12 @@ def test_quantity_spans_keep_units_and_approximations():
     assert "9800多亿元" in found and "40.8%" in found and "7000多亿元" in found
 
 
+def test_quantity_spans_take_the_longest_unit():
+    assert phrases("quantity", "体长可达20公分。") == ["达20公分"]
+    assert phrases("quantity", "体长可达110厘米，共5列。") == ["达110厘米", "共5列"]
+    assert phrases("quantity", "面积7,000,000平方公里（2,700,000平方英里）") == ["7,000,000平方公里", "2,700,000平方英里"]
+
+
 def test_time_spans():
     assert phrases("time", "1786年2月2日，亚洲协会在加尔各答举行。")[0] == "1786年2月2日"
     assert "19世纪晚期" in "".join(phrases("time", "天城文在19世纪晚期成为标准。")) or \
