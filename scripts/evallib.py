@@ -23,8 +23,8 @@ from rag.types import PageMeta
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 CACHE_DIR = ROOT / "embeddings" / "cache"
 KS = (1, 5, 10)
-INDEX_LAYOUT = 3
-"""Bumped when the cached eval indexes must be rebuilt (page-sentence vectors)."""
+INDEX_LAYOUT = 4
+"""Bumped when the cached eval indexes must be rebuilt (3: page-sentence vectors; 4: names tagged whole across dots)."""
 
 
 @dataclass

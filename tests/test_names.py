@@ -52,3 +52,11 @@ def test_stored_names_give_the_features_and_spans_of_names_tagged_at_query_time(
     assert spans("org", texts[0], kept[0]) == spans("org", texts[0]) != []
     # the name-conflict feature reads the stored names: 上海 is stated where 北京 is asked
     assert rows(kept)[0, 22] == 1.0
+
+
+def test_transliterated_names_are_whole_across_their_dots():
+    assert "安德鲁·杰克逊" in entities("以美国第七任总统 安德鲁·杰克逊 命名")["person"]
+    assert "哈尔福德•麦金德" in entities("德国的弗里德里希•拉采尔和英国的哈尔福德•麦金德")["person"]
+    assert not entities("中国·贵州")["person"]  # places joined by a dot are no person
+    sentence = "卡万·肖特带领球队。"
+    assert [sentence[s:e] for s, e in spans("person", sentence)] == ["卡万·肖特"]
