@@ -18,6 +18,7 @@ def test_quantity_spans_keep_units_and_approximations():
 
 def test_quantity_spans_take_the_longest_unit():
     assert phrases("quantity", "体长可达20公分。") == ["达20公分"]
+    assert phrases("quantity", "新建500千伏变电站2座") == ["500千伏", "2座"]
     assert phrases("quantity", "体长可达110厘米，共5列。") == ["达110厘米", "共5列"]
     assert phrases("quantity", "面积7,000,000平方公里（2,700,000平方英里）") == ["7,000,000平方公里", "2,700,000平方英里"]
 
