@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from evallib import article, reader_article, short_right  # noqa: E402
 from fit_answer import (  # noqa: E402
-    Example, choose_answer_threshold, fit_logistic, fit_mlp, fit_ranker, swap_fact,
+    Example, balanced, choose_answer_threshold, fit_logistic, fit_mlp, fit_ranker, standard_error, swap_fact,
 )
 
 from rag.answer_model import AnswerModel, Mlp  # noqa: E402
@@ -42,6 +42,20 @@ def test_logistic_regression_separates_and_threshold_balances_the_two_sides():
     answerable = np.array([True, True, True, False, False, False])
     t, curve = choose_answer_threshold(np.array([0.9, 0.8, 0.7, 0.3, 0.2, 0.1]), np.ones(6), answerable)
     assert 0.3 < t <= 0.7 and curve
+
+
+def test_the_threshold_is_the_highest_within_one_standard_error_of_the_best():
+    rng = np.random.default_rng(3)
+    p = np.concatenate([rng.beta(5, 2, 600), rng.beta(2, 5, 900)])
+    answerable = np.arange(1500) < 600
+    right = answerable.astype(float)
+    t, _ = choose_answer_threshold(p, right, answerable)
+    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    scores = np.array([balanced(p, right, answerable, float(g)) for g in grid])
+    best = int(np.argmax(scores))
+    floor = scores[best] - standard_error(p, right, answerable, float(grid[best]))
+    assert t > grid[best] and balanced(p, right, answerable, t) >= floor
+    assert (scores[grid > t] < floor).all()
 
 
 def test_the_network_learns_a_rule_no_linear_score_can_and_is_stored_as_json(tmp_path):
