@@ -5,8 +5,8 @@
 Deterministic (fixed seeds, full-batch L-BFGS). Only the questions of the DRCD articles the reader was not
 fitted on are asked (``evallib.reader_article``; every passage is indexed), so the reader's findings here are
 those of unseen questions. Those articles are split 70/30: the models are fitted on the first part, the
-operating points (answer threshold, short-answer threshold) are chosen on the held-out part, and the held-out
-figures are printed. The ranker is fitted first; the reader (``rag/reader.npz``) then reads each question's
+operating points (answer threshold: the highest within one standard error of the best balanced score;
+short-answer threshold) are chosen on the held-out part, and the held-out figures are printed. The ranker is fitted first; the reader (``rag/reader.npz``) then reads each question's
 best candidates by it, and the reranker, the decision and the short-answer picker are fitted on what it found.
 The answer-or-refuse decision is fitted twice, as a logistic model and as a small network; for Chinese
 questions the one with the better held-out score ships, for other languages the logistic one (``OTHER_DECISION``);
@@ -521,8 +521,8 @@ def main() -> int:
         given = hp[part] >= cut
         report[name] = {"given": int(given.sum()), "of": int(part.sum()),
                         "precision": float(hright[part][given].mean()) if given.any() else 0.0}
-    print("\nTrade-off on held-out DRCD, Chinese questions (answerable vs hard negative, off-topic, changed fact,"
-          " keyword):")
+    print("\nTrade-off on held-out DRCD, Chinese questions (answerable, paraphrased included, vs every Chinese kind"
+          " of unanswerable):")
     print("\n".join(curve))
     own = np.array([not e.kind.startswith(("pseudo-English", "paraphrase")) for e in held])
     print("\nThe same, Chinese questions in DRCD's own wording (paraphrases left out):")
