@@ -13,7 +13,9 @@ each passage kept at its best rank):
   rrf                reciprocal-rank fusion (k=60) of dense and bm25
   langchain_default  RecursiveCharacterTextSplitter(1000, 200), plain ``encode`` (no prompts), FAISS flat
 ``answer`` (answer level) is the share of questions whose extractive answer contains a gold span AND cites the
-gold passage (dev: eval_dev's judge, unanswerable questions included); refusals count as wrong. ``short_given``
+gold passage (dev: eval_dev's judge, unanswerable questions included); refusals count as wrong. ``evidence``
+is the same over the answerable questions with the decision made to answer: what the evidence gets right, the
+refusals aside (``answer`` can reach it only by never refusing). ``short_given``
 is the share of answerable questions answered with a short answer, ``short_precision`` the share of those that
 contain a gold span or lie inside one. The answerability protocol indexes the even-numbered passages of
 CMRC 2018 and XQuAD-zh and asks 200 questions whose passage is indexed and 200 whose passage is not (zh, and
@@ -121,13 +123,19 @@ def rank_all(corpus: Corpus, retriever: Retriever, q: Question, qvec: np.ndarray
     return out
 
 
-def judged(rag: PaperTrail, q: Question, force: bool = False) -> tuple[bool, float, str | None, bool]:
+def judged(rag: PaperTrail, q: Question) -> tuple[bool, float, str | None, bool, bool]:
     """Ask one question: whether the answer is right (contains a gold span and cites a gold passage, or, for an
-    unanswerable question, is a refusal without citations), the decision's confidence, the short answer and
-    whether it abstained. ``force``: judge the answer the decision would give if it answered."""
+    unanswerable question, is a refusal without citations), the decision's confidence, the short answer, whether
+    it abstained, and whether the answer it would give if it answered is right (the evidence, the decision aside)."""
     decision = rag.decide(q.text)
-    if force:
-        decision = replace(decision, answer=bool(decision.evidence))
+    right, short, abstained = judge_decision(rag, q, decision)
+    forced = right if decision.answer or not decision.evidence else judge_decision(
+        rag, q, replace(decision, answer=True))[0]
+    return right, decision.confidence, short, abstained, forced
+
+
+def judge_decision(rag: PaperTrail, q: Question, decision) -> tuple[bool, str | None, bool]:
+    """Whether the answer given for ``decision`` is right, its short answer, and whether it abstained."""
     answer = rag.extractive(q.text, decision)
     if q.row.get("sources") is not None or q.row.get("unanswerable"):
         right = judge(q.row, answer) == "ok"
@@ -135,7 +143,7 @@ def judged(rag: PaperTrail, q: Question, force: bool = False) -> tuple[bool, flo
         right = answer.abstained and not answer.citations
     else:
         right = not answer.abstained and contains_gold(answer.answer, q.answers) and bool(cited(answer) & q.gold)
-    return right, decision.confidence, answer.short_answer, answer.abstained
+    return right, answer.short_answer, answer.abstained
 
 
 def cited(answer) -> set[str]:
@@ -146,17 +154,19 @@ def cited(answer) -> set[str]:
 def answer_score(rag: PaperTrail, questions: list[Question]) -> dict[str, float]:
     """Answer level (right and cited; dev: eval_dev's judge, unanswerable included), abstention rate, and the
     short answers given on answerable questions and their precision."""
-    right = abstained = short_given = short_ok = 0
+    right = abstained = short_given = short_ok = evidence = 0
     for q in tqdm(questions, desc="answers", leave=False):
-        ok, _, short, refused = judged(rag, q)
+        ok, _, short, refused, forced = judged(rag, q)
         right += ok
         abstained += refused
+        evidence += forced and q.answerable
         if short and not refused and q.answerable:
             short_given += 1
             short_ok += short_right(short, q.answers)
     n = max(len(questions), 1)
     answerable = max(sum(q.answerable for q in questions), 1)
     return {"answer": right / n, "abstain": abstained / n, "answered_n": len(questions),
+            "evidence": evidence / answerable,
             "short_given": short_given / answerable,
             **({"short_precision": short_ok / short_given} if short_given else {})}  # none given: no precision
 
@@ -177,8 +187,8 @@ def protocol(name: str, lang: str, eval_dir: Path, embedder: CachedEmbedder, con
     rag = PaperTrail(index, config, embedder)
     rows = []
     for q in tqdm(inside + outside, desc=f"protocol {name} {lang}", leave=False):
-        shipped, confidence, _, _ = judged(rag, q)
-        forced = judged(rag, q, force=True)[0] if q.answerable else True
+        shipped, confidence, _, _, forced = judged(rag, q)
+        forced = forced if q.answerable else True
         rows.append((q.answerable, shipped, confidence, forced))
     ans = [r for r in rows if r[0]]
     una = [r for r in rows if not r[0]]
@@ -207,7 +217,8 @@ def evaluate_set(corpus: Corpus, questions: list[Question], embedder: CachedEmbe
 
 
 def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    cols = ["recall@1", "recall@5", "recall@10", "mrr@10", "answer", "abstain", "short_given", "short_precision"]
+    cols = ["recall@1", "recall@5", "recall@10", "mrr@10", "evidence", "answer", "abstain", "short_given",
+            "short_precision"]
     lines = []
     for name, systems in results.items():
         n = next(iter(systems.values()))["n"]
