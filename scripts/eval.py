@@ -152,8 +152,9 @@ def cited(answer) -> set[str]:
 
 
 def answer_score(rag: PaperTrail, questions: list[Question]) -> dict[str, float]:
-    """Answer level (right and cited; dev: eval_dev's judge, unanswerable included), abstention rate, and the
-    short answers given on answerable questions and their precision."""
+    """Answer level (right and cited; dev: eval_dev's judge, unanswerable included), abstention rate, the answer
+    level of the answerable questions with the decision made to answer (``evidence``), and the short answers given
+    on answerable questions and their precision."""
     right = abstained = short_given = short_ok = evidence = 0
     for q in tqdm(questions, desc="answers", leave=False):
         ok, _, short, refused, forced = judged(rag, q)

@@ -270,10 +270,16 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], hidden: int
     return Mlp(features, mean, scale, w1, b1, w2, float(b2))
 
 
-def balanced(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float) -> float:
-    """Mean of answerable-right-and-answered and unanswerable-refused at ``threshold``."""
+def sides(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float) -> tuple[float, float]:
+    """At ``threshold``: the share of answerable questions answered with a shown sentence that holds the answer,
+    and the share of unanswerable ones refused."""
     answered = p >= threshold
-    return ((answered & (right > 0))[answerable].mean() + (~answered)[~answerable].mean()) / 2
+    return float((answered & (right > 0))[answerable].mean()), float((~answered)[~answerable].mean())
+
+
+def balanced(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float) -> float:
+    """Mean of answerable-right-and-answered and unanswerable-refused at ``threshold`` (``sides``)."""
+    return sum(sides(p, right, answerable, threshold)) / 2
 
 
 def decisions(examples_: list[Example], reranker: Linear, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -315,20 +321,14 @@ def short_rows(examples_: list[Example], reranker: Linear, config: Config,
 
 def trade_off(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> list[str]:
     """Answerable right and unanswerable refused at thresholds 0.05, 0.10, … 0.95."""
-    curve = []
-    for t in np.round(np.arange(0.05, 0.96, 0.05), 2):
-        answered = p >= t
-        curve.append(f"  threshold {t:.2f}: answerable right {(answered & (right > 0))[answerable].mean():.3f}"
-                     f"  unanswerable refused {(~answered)[~answerable].mean():.3f}")
-    return curve
+    return [f"  threshold {t:.2f}: answerable right {a:.3f}  unanswerable refused {r:.3f}"
+            for t in np.round(np.arange(0.05, 0.96, 0.05), 2) for a, r in [sides(p, right, answerable, float(t))]]
 
 
 def standard_error(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float) -> float:
     """The standard error of ``balanced`` at ``threshold``: the mean of two shares, each estimated on its side's
     examples."""
-    answered = p >= threshold
-    a = (answered & (right > 0))[answerable].mean()
-    r = (~answered)[~answerable].mean()
+    a, r = sides(p, right, answerable, threshold)
     return 0.5 * float(np.sqrt(a * (1 - a) / answerable.sum() + r * (1 - r) / (~answerable).sum()))
 
 
