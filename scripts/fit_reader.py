@@ -11,7 +11,8 @@ pseudo-English (``pseudo_english.py``) and each epoch draws its windows and lang
 is fitted without (0, windows drawn once): a reader fitted with 0.25 read held-out pseudo-English far better but
 gave no better answers on held-out DRCD (docs/eval.md). The held-out check is printed for Chinese and for
 pseudo-English questions. Seeded draws and initialisation on two threads (a second run has not yet been compared
-bit for bit). 67 minutes on 2 cores for the shipped two epochs. Nothing from the sets we report on is read.
+bit for bit). 67 minutes on 2 cores for two epochs in fp32; ``--bf16`` computes in bfloat16 (the updates kept
+in fp32), 1.6× faster where the CPU has it natively (AMX). Nothing from the sets we report on is read.
 """
 
 from __future__ import annotations
@@ -208,6 +209,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--questions", type=int, default=None, help="fit on this many questions only (a trial)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="compute in bfloat16 (autocast; the updates stay fp32): 1.6x faster on a CPU with AMX")
     parser.add_argument("--english", type=float, default=0.0,
                         help="share of questions asked in pseudo-English, windows drawn afresh each epoch (default 0)")
     args = parser.parse_args()
@@ -253,7 +256,8 @@ def main() -> int:
             data = examples(train_rows, text, by_article, tokenizer, english, args.english, rng)
         for batch in batches(data, args.batch, rng):
             ids, mask, starts, ends = tensors(batch, int(model.config.pad_token_id))
-            logits = logits_of(model, head, ids, mask)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                logits = logits_of(model, head, ids, mask).float()
             loss = (loss_fn(logits[..., 0], starts) + loss_fn(logits[..., 1], ends)) / 2
             loss.backward()
             optimiser.step()
@@ -265,7 +269,7 @@ def main() -> int:
         print(f"epoch {epoch + 1}: {check(model, head, held, text, tokenizer, english)} ({time.time() - started:.0f} s)",
               flush=True)
         meta = {"rank": RANK, "alpha": ALPHA, "seed": SEED, "epochs": epoch + 1, "lr": args.lr,
-                "questions": len(train_rows), "windows": len(data), "english": args.english,
+                "questions": len(train_rows), "windows": len(data), "english": args.english, "bf16": args.bf16,
                 "data": "DRCD, the reader's half of the articles",
                 "seconds": round(time.time() - started)}
         save(args.out, wrapped, head, meta)
