@@ -5,9 +5,8 @@
 Deterministic (fixed seeds, full-batch L-BFGS). Only the questions of the DRCD articles the reader was not
 fitted on are asked (``evallib.reader_article``; every passage is indexed), so the reader's findings here are
 those of unseen questions. Those articles are split 70/30: the models are fitted on the first part, the
-operating points (answer threshold: the highest within one standard error of the best balanced score, for
-other languages with the pseudo-English questions weighted to the Chinese questions' retrieval,
-``retrieval_weights``; short-answer threshold) are chosen on the held-out part, and the held-out figures are printed. The ranker is fitted first; the reader (``rag/reader.npz``) then reads each question's
+operating points (answer threshold: the highest within one standard error of the best balanced score;
+short-answer threshold) are chosen on the held-out part, and the held-out figures are printed. The ranker is fitted first; the reader (``rag/reader.npz``) then reads each question's
 best candidates by it, and the reranker, the decision and the short-answer picker are fitted on what it found.
 The answer-or-refuse decision is fitted twice, as a logistic model and as a small network; for Chinese
 questions the one with the better held-out score ships, for other languages the logistic one (``OTHER_DECISION``);
@@ -271,37 +270,16 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], hidden: int
     return Mlp(features, mean, scale, w1, b1, w2, float(b2))
 
 
-def sides(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float,
-          weight: np.ndarray | None = None) -> tuple[float, float]:
+def sides(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float) -> tuple[float, float]:
     """At ``threshold``: the share of answerable questions answered with a shown sentence that holds the answer,
-    and the share of unanswerable ones refused (each question counted ``weight`` times, default once)."""
-    w = np.ones(len(p)) if weight is None else weight
+    and the share of unanswerable ones refused."""
     answered = p >= threshold
-    return (float(np.average((answered & (right > 0))[answerable], weights=w[answerable])),
-            float(np.average((~answered)[~answerable], weights=w[~answerable])))
+    return float((answered & (right > 0))[answerable].mean()), float((~answered)[~answerable].mean())
 
 
-def balanced(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float,
-             weight: np.ndarray | None = None) -> float:
+def balanced(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float) -> float:
     """Mean of answerable-right-and-answered and unanswerable-refused at ``threshold`` (``sides``)."""
-    return sum(sides(p, right, answerable, threshold, weight)) / 2
-
-
-def retrieval_weights(held: list[Example]) -> np.ndarray:
-    """Weights that give the answerable pseudo-English questions the Chinese questions' retrieval: those whose
-    candidates hold the answer count ``target / rate``, the others ``(1 - target) / (1 - rate)``, where ``rate``
-    is the share of pseudo-English and ``target`` of Chinese questions (DRCD's own wording) whose candidates
-    hold it; every other question counts once. A word-by-word rendering is a poorer question than a person's
-    English, and its passage is found far less often (0.62 against 0.97); unweighted, the renderer's misses
-    would choose the English operating point, as if a reader who cannot find the page should refuse more."""
-    hold = np.array([bool(e.answerable and e.labels.any()) for e in held])
-    english = np.array([e.kind == "pseudo-English" for e in held])
-    chinese = np.array([e.kind == "answerable" for e in held])
-    rate, target = hold[english].mean(), hold[chinese].mean()
-    weight = np.ones(len(held))
-    weight[english & hold] = target / rate
-    weight[english & ~hold] = (1 - target) / (1 - rate)
-    return weight
+    return sum(sides(p, right, answerable, threshold)) / 2
 
 
 def decisions(examples_: list[Example], reranker: Linear, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -341,35 +319,29 @@ def short_rows(examples_: list[Example], reranker: Linear, config: Config,
     return (np.concatenate(xs) if xs else np.zeros((0, len(SHORT_FEATURES)))), np.array(ys, dtype=np.float64), groups
 
 
-def trade_off(p: np.ndarray, right: np.ndarray, answerable: np.ndarray,
-              weight: np.ndarray | None = None) -> list[str]:
+def trade_off(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> list[str]:
     """Answerable right and unanswerable refused at thresholds 0.05, 0.10, … 0.95."""
     return [f"  threshold {t:.2f}: answerable right {a:.3f}  unanswerable refused {r:.3f}"
-            for t in np.round(np.arange(0.05, 0.96, 0.05), 2) for a, r in [sides(p, right, answerable, float(t),
-                                                                                  weight)]]
+            for t in np.round(np.arange(0.05, 0.96, 0.05), 2) for a, r in [sides(p, right, answerable, float(t))]]
 
 
-def standard_error(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float,
-                   weight: np.ndarray | None = None) -> float:
+def standard_error(p: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float) -> float:
     """The standard error of ``balanced`` at ``threshold``: the mean of two shares, each estimated on its side's
-    examples (their effective number where they are weighted)."""
-    w = np.ones(len(p)) if weight is None else weight
-    a, r = sides(p, right, answerable, threshold, w)
-    n_a, n_r = (w[side].sum() ** 2 / (w[side] ** 2).sum() for side in (answerable, ~answerable))
-    return 0.5 * float(np.sqrt(a * (1 - a) / n_a + r * (1 - r) / n_r))
+    examples."""
+    a, r = sides(p, right, answerable, threshold)
+    return 0.5 * float(np.sqrt(a * (1 - a) / answerable.sum() + r * (1 - r) / (~answerable).sum()))
 
 
-def choose_answer_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray,
-                            weight: np.ndarray | None = None) -> tuple[float, list[str]]:
+def choose_answer_threshold(p: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> tuple[float, list[str]]:
     """The highest threshold whose mean of answerable-right-and-answered and unanswerable-refused lies within one
     standard error of the best (the one-standard-error rule, ties broken toward refusing: a wrong citation is worse
     than "not in these pages", and the score's top is flat, so its argmax moved by 0.1 between refits), with the
     trade-off curve."""
     thresholds = np.round(np.arange(0.05, 0.96, 0.01), 2)
-    scores = np.array([balanced(p, right, answerable, float(t), weight) for t in thresholds])
+    scores = np.array([balanced(p, right, answerable, float(t)) for t in thresholds])
     best = int(np.argmax(scores))
-    floor = scores[best] - standard_error(p, right, answerable, float(thresholds[best]), weight)
-    return float(thresholds[np.flatnonzero(scores >= floor).max()]), trade_off(p, right, answerable, weight)
+    floor = scores[best] - standard_error(p, right, answerable, float(thresholds[best]))
+    return float(thresholds[np.flatnonzero(scores >= floor).max()]), trade_off(p, right, answerable)
 
 
 def evidence_curve(examples_: list[Example], reranker: Linear, most: int) -> list[str]:
@@ -496,15 +468,14 @@ def main() -> int:
     g_held, right_held, ans_held = decisions(held, reranker, config)
     english = np.array([e.kind.startswith("pseudo-English") for e in held])
     ans_held = ans_held.astype(bool)
-    weight = retrieval_weights(held)[english]
     fitted_decisions = {}
     for name, fit in (("logistic", fit_logistic), ("network", fit_mlp)):
         model = fit(g_train, right_train, QUESTION_FEATURES)
         p = model.probability(g_held)
         t_zh, curve = choose_answer_threshold(p[~english], right_held[~english], ans_held[~english])
-        t_other, curve_other = choose_answer_threshold(p[english], right_held[english], ans_held[english], weight)
+        t_other, curve_other = choose_answer_threshold(p[english], right_held[english], ans_held[english])
         scores = (balanced(p[~english], right_held[~english], ans_held[~english], t_zh),
-                  balanced(p[english], right_held[english], ans_held[english], t_other, weight))
+                  balanced(p[english], right_held[english], ans_held[english], t_other))
         fitted_decisions[name] = (scores, model, p, t_zh, t_other, curve, curve_other)
         by_kind = []
         for kind in sorted({e.kind for e in held}):
@@ -556,12 +527,8 @@ def main() -> int:
     own = np.array([not e.kind.startswith(("pseudo-English", "paraphrase")) for e in held])
     print("\nThe same, Chinese questions in DRCD's own wording (paraphrases left out):")
     print("\n".join(trade_off(p_held[own], right_held[own], ans_held[own])))
-    print("\nTrade-off on held-out DRCD, pseudo-English questions, weighted to the Chinese questions' retrieval "
-          "(retrieval_weights):")
+    print("\nTrade-off on held-out DRCD, pseudo-English questions:")
     print("\n".join(curve_other))
-    unweighted, curve_unweighted = choose_answer_threshold(p_other[english], right_held[english], ans_held[english])
-    print(f"\nThe same, unweighted (the renderer's own retrieval; it would choose {unweighted:.2f}):")
-    print("\n".join(curve_unweighted))
     print(f"\nEvidence shown on held-out DRCD, Chinese answerable questions (at most {config.evidence_sentences}"
           f" sentences; shipped mass {config.evidence_mass}):")
     print("\n".join(evidence_curve([e for e in held if e.kind == "answerable"], reranker, config.evidence_sentences)))

@@ -6,14 +6,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from evallib import article, reader_article, short_right  # noqa: E402
 from fit_answer import (  # noqa: E402
-    Example, balanced, choose_answer_threshold, fit_logistic, fit_mlp, fit_ranker, retrieval_weights, sides,
-    standard_error, swap_fact,
+    Example, balanced, choose_answer_threshold, fit_logistic, fit_mlp, fit_ranker, standard_error, swap_fact,
 )
 
 from rag.answer_model import AnswerModel, Mlp  # noqa: E402
@@ -58,26 +56,6 @@ def test_the_threshold_is_the_highest_within_one_standard_error_of_the_best():
     floor = scores[best] - standard_error(p, right, answerable, float(grid[best]))
     assert t > grid[best] and balanced(p, right, answerable, t) >= floor
     assert (scores[grid > t] < floor).all()
-
-
-def test_renderings_are_weighted_to_the_chinese_questions_retrieval_before_their_operating_point_is_chosen():
-    def asked(kind: str, found: bool, answerable: bool = True) -> Example:
-        return Example("q", kind, False, np.zeros((2, 1)), np.array([float(found), 0.0]), None, [], [], [], [],
-                       answerable)
-
-    held = ([asked("answerable", True)] * 9 + [asked("answerable", False)]
-            + [asked("pseudo-English", True)] * 5 + [asked("pseudo-English", False)] * 5
-            + [asked("pseudo-English off-topic", False, answerable=False)] * 4)
-    weight = retrieval_weights(held)
-    rendered = np.array([e.kind == "pseudo-English" for e in held])
-    found = np.array([e.labels.any() for e in held])
-    assert np.average(found[rendered], weights=weight[rendered]) == pytest.approx(0.9)
-    assert (weight[~rendered] == 1).all()
-    # a decision that answers exactly the found ones is right on 0.9 of the weighted renderings, not 0.5
-    english = np.array([e.kind.startswith("pseudo-English") for e in held])
-    p, answerable = found.astype(float), np.array([e.answerable for e in held])
-    assert sides(p[english], found[english], answerable[english], 0.5, weight[english]) == pytest.approx((0.9, 1.0))
-    assert sides(p[english], found[english], answerable[english], 0.5) == pytest.approx((0.5, 1.0))
 
 
 def test_the_network_learns_a_rule_no_linear_score_can_and_is_stored_as_json(tmp_path):
