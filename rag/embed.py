@@ -115,22 +115,21 @@ class Embedder:
         pooled from its chunk's token vectors instead ranks far worse (cosine alone picked a right sentence for
         0.55 vs 0.76 of 400 held-out DRCD questions), its chunk's context drowning it.
 
-        Encoded batch by batch (longest first, so a batch pads little), with a bar when ``Config.show_progress``
-        and ``progress(done, total)`` after each batch."""
+        Encoded longest first (so a batch pads little), batches side by side where the backend can, with a bar
+        when ``Config.show_progress`` and ``progress(done, total)`` as each batch finishes."""
         unique = list(dict.fromkeys(t for chunk in sentences for t in chunk))
         work = texts + unique
-        out = np.zeros((len(work), self.dim), np.float32)
-        prompt = self._prompt("passage")
-        step = self.config.batch_size
+        done = 0
         with tqdm(total=len(work), desc="embedding", unit="text",
-                  disable=not self.config.show_progress or len(work) <= step) as bar:
-            order = sorted(range(len(work)), key=lambda i: -len(work[i]))
-            for start in range(0, len(work), step):
-                batch = order[start : start + step]
-                out[batch] = self._encode([work[i] for i in batch], prompt, progress=False)
-                bar.update(len(batch))
+                  disable=not self.config.show_progress or len(work) <= self.config.batch_size) as bar:
+            def advance(n: int) -> None:
+                nonlocal done
+                done += n
+                bar.update(n)
                 if progress:
-                    progress(start + len(batch), len(work))
+                    progress(done, len(work))
+
+            out = self._encode(work, self._prompt("passage"), progress=False, advance=advance)
         row = {t: len(texts) + i for i, t in enumerate(unique)}
         vectors = [out[[row[t] for t in chunk]].astype(np.float16) if chunk else np.zeros((0, self.dim), np.float16)
                    for chunk in sentences]
@@ -151,16 +150,19 @@ class Embedder:
                 self._sentences.popitem(last=False)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
-    def _encode(self, texts: list[str], prompt: str, progress: bool, queries: bool = False) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str, progress: bool, queries: bool = False,
+                advance: Callable[[int], None] | None = None) -> np.ndarray:
+        """Unit vectors of ``prompt + text``; ``advance(n)`` after each batch of ``n`` texts."""
+        show = progress and len(texts) > self.config.batch_size
         if self.onnx:
-            return self.onnx.encode(texts, prompt, self.config.batch_size,
-                                    progress and len(texts) > self.config.batch_size, queries)
-        vectors = self.model.encode(
-            texts,
-            prompt=prompt,
-            batch_size=self.config.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress and len(texts) > self.config.batch_size,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+            return self.onnx.encode(texts, prompt, self.config.batch_size, show, queries, advance)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        step = self.config.batch_size if advance else max(len(texts), 1)
+        for start in range(0, len(texts), step):
+            rows = order[start : start + step]
+            out[rows] = self.model.encode([texts[i] for i in rows], prompt=prompt, batch_size=self.config.batch_size,
+                                          normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=show)
+            if advance:
+                advance(len(rows))
+        return out

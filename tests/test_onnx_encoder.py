@@ -76,6 +76,17 @@ def test_questions_have_their_own_openvino_session_so_no_ingest_batch_queues_ahe
     assert runtime.query_session is runtime.session
 
 
+def test_passage_batches_run_side_by_side_and_each_vector_lands_on_its_own_row(embedder):
+    fp32 = OnnxEncoder(folder(embedder), "openvino")
+    assert str(fp32.session.compiled.get_property("PERFORMANCE_HINT")) == "THROUGHPUT"
+    texts = [f"第{i}段：{TEXTS[i % 3]}" + "补充说明。" * (i % 7) for i in range(45)]  # 12 batches, lengths mixed
+    finished: list[int] = []
+    batched = fp32.encode(texts, "passage: ", batch_size=4, advance=finished.append)
+    assert sorted(finished) == [1] + [4] * 11  # one report per batch, as it finishes
+    alone = np.stack([fp32.encode([t], "passage: ", queries=True)[0] for t in texts])  # the questions' session
+    assert np.abs(batched - alone).max() < 1e-4
+
+
 def test_without_openvino_the_graph_runs_on_onnx_runtime(embedder, monkeypatch, caplog):
     import builtins
 
