@@ -187,7 +187,8 @@ def session(graph: Path, backend: str = "onnx", streams: bool = False) -> Any:
 class OpenVinoSession:
     """A graph (an ONNX file, or a model OpenVINO has read) compiled for OpenVINO's CPU runtime, run through
     ONNX Runtime's ``run(None, feed)``; a request per run, so threads may share it. A file's compiled form is
-    cached beside it (``openvino-cache/<precision>``), so later starts skip most of the compiling.
+    cached beside it (``openvino-cache/<precision>``, ``<precision>-streams`` for a session compiled for
+    throughput), so later starts skip most of the compiling.
     ``precision`` is ``f32`` or ``bf16``; bf16 where the CPU lacks it natively (emulated, slower) is f32."""
 
     def __init__(self, model: Path | Any, precision: str = "f32", streams: bool = False) -> None:
