@@ -240,7 +240,7 @@ class OnnxEncoder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(int(manifest["max_length"]))
         # Batches of passages run on a session compiled for throughput: on 2 cores two streams of one thread
-        # each encoded 1.2-1.3x the texts a second of one stream of two (docs/benchmarks.md).
+        # each encoded an ingest's chunks and sentences 12% faster than one stream of two (docs/benchmarks.md).
         self.session = session(folder / FILES[backend], backend, streams=True)
         # Questions get their own session where the runtime runs one request at a time per compiled model
         # (OpenVINO: the LATENCY hint gives one stream). On a shared one a question waited for the ingest batch
@@ -269,8 +269,8 @@ class OnnxEncoder:
                     if advance:
                         advance(len(rows))
 
-            batches = ((order[s : s + batch_size], self.feed([ids[i] for i in order[s : s + batch_size]]))
-                       for s in range(0, len(order), batch_size))
+            batches = ((rows, self.feed([ids[i] for i in rows]))
+                       for rows in (order[s : s + batch_size] for s in range(0, len(order), batch_size)))
             if not queries and isinstance(self.session, OpenVinoSession):
                 self.session.run_each(batches, done)
             else:
