@@ -8,8 +8,8 @@ those of unseen questions. Those articles are split 70/30: the models are fitted
 operating points (answer threshold: the highest within one standard error of the best balanced score;
 short-answer threshold) are chosen on the held-out part, and the held-out figures are printed. The ranker is
 fitted first; the reader (``rag/reader.npz``) then reads each question's best candidates by it, and the
-reranker, the decision and the short-answer picker are fitted on what it found. The answer-or-refuse decision is fitted twice, as a logistic model and as a small network; for Chinese
-questions the one with the better held-out score ships, for other languages the logistic one (``OTHER_DECISION``);
+reranker, the decision and the short-answer picker are fitted on what it found. The answer-or-refuse
+decision is fitted twice, as a logistic model and as a small network; for Chinese questions the one with the better held-out score ships, for other languages the logistic one (``OTHER_DECISION``);
 both models' scores are printed and kept in the model's ``info``.
 Nothing from the sets we report on (dev, XQuAD, CMRC) is read.
 
