@@ -2,15 +2,15 @@
 
     .venv/bin/python scripts/fit_answer.py [--eval-dir ../shared/eval] [--out rag/answer_model.json]
 
-Deterministic (fixed seeds, full-batch L-BFGS). Only the questions of the DRCD articles the reader was not
-fitted on are asked (``evallib.reader_article``; every passage is indexed), so the reader's findings here are
-those of unseen questions. Those articles are split 70/30: the models are fitted on the first part, the
-operating points (answer threshold: the highest within one standard error of the best balanced score;
-short-answer threshold) are chosen on the held-out part, and the held-out figures are printed. The ranker is
-fitted first; the reader (``rag/reader.npz``) then reads each question's best candidates by it, and the
-reranker, the decision and the short-answer picker are fitted on what it found. The answer-or-refuse
-decision is fitted twice, as a logistic model and as a small network; for Chinese questions the one with the better held-out score ships, for other languages the logistic one (``OTHER_DECISION``);
-both models' scores are printed and kept in the model's ``info``.
+Deterministic (fixed seeds, full-batch L-BFGS). Only the questions of the DRCD articles the reader was not fitted
+on are asked (``evallib.reader_article``; every passage is indexed), so the reader's findings here are those of
+unseen questions. Those articles are split 70/30: the models are fitted on the first part, the operating points
+(answer threshold: the highest within one standard error of the best balanced score; short-answer threshold) are
+chosen on the held-out part, and the held-out figures are printed. The ranker is fitted first; the reader
+(``rag/reader.npz``) then reads each question's best candidates by it, and the reranker, the decision and the
+short-answer picker are fitted on what it found. The answer-or-refuse decision is fitted twice, as a logistic model
+and as a small network; for Chinese questions the one with the better held-out score ships, for other languages the
+logistic one (``OTHER_DECISION``); both models' scores are printed and kept in the model's ``info``.
 Nothing from the sets we report on (dev, XQuAD, CMRC) is read.
 
 Examples, all asked of indexes built from DRCD passages:
