@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -191,10 +191,14 @@ class CachedEmbedder(Embedder):
         super().__init__(config)
         self.cache = cache or VectorCache(vectors_name(config))
 
-    def _encode(self, texts: list[str], prompt: str, progress: bool, queries: bool = False) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str, progress: bool, queries: bool = False,
+                advance: Callable[[int], None] | None = None) -> np.ndarray:
         encode = super()._encode
-        return self.cache.lookup(prompt, texts,
-                                 lambda missing: encode(missing, prompt, progress and len(missing) > 64, queries))
+        vectors = self.cache.lookup(prompt, texts,
+                                    lambda missing: encode(missing, prompt, progress and len(missing) > 64, queries))
+        if advance:
+            advance(len(texts))
+        return vectors
 
     def encode_plain(self, texts: list[str], progress: bool = True) -> np.ndarray:
         return self._encode(texts, "", progress)

@@ -84,3 +84,9 @@ def test_cached_embedder_encodes_questions_as_the_embedder_does_and_keys_bf16_ap
     assert len(cached.cache.keys) == 2
     names = {vectors_name(embedder.config.with_(encoder=e)) for e in ("openvino", "onnx", "openvino-bf16", "onnx-int8")}
     assert len(names) == 3  # fp32 runtimes share vectors; bf16 and int8 each get their own
+    chunks, sentences = ["青藏铁路电气化外电配套工程总投资149.02亿元。"], [["总投资149.02亿元。"]]
+    reported: list[tuple[int, int]] = []
+    vectors, pooled = cached.encode_chunks(chunks, sentences, progress=lambda done, total: reported.append((done, total)))
+    mine, mine_pooled = embedder.encode_chunks(chunks, sentences)  # as ingest encodes, through the cache
+    assert np.allclose(vectors, mine, atol=1e-6) and np.allclose(pooled[0], mine_pooled[0], atol=1e-3)
+    assert reported == [(2, 2)]
