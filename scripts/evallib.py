@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -61,6 +62,20 @@ def reader_article(name: str) -> bool:
     """Whether a DRCD article is in the half the reader is fitted on (``scripts/fit_reader.py``); the answer
     models are fitted on the other half (``scripts/fit_answer.py``). A stable hash, not Python's salted one."""
     return hashlib.sha256(name.encode("utf-8")).digest()[0] % 2 == 0
+
+
+ANSWER_SEED = 20261201
+"""Seeds ``scripts/fit_answer.py``'s draws, the split of its articles (``answer_articles``) first."""
+ANSWER_HOLDOUT = 0.3
+
+
+def answer_articles(names: Iterable[str], rng: random.Random) -> set[str]:
+    """The articles of the answer models' half (not ``reader_article``) that ``scripts/fit_answer.py`` fits on:
+    70% of them, drawn by a shuffle with ``rng`` (``random.Random(ANSWER_SEED)``, fresh); the other 30% are held
+    out to choose the operating points and print the figures (``fit_reader.py --articles use`` never reads them)."""
+    articles = sorted({n for n in names if not reader_article(n)})
+    rng.shuffle(articles)
+    return set(articles[: int(len(articles) * (1 - ANSWER_HOLDOUT))])
 
 
 def read_jsonl(path: Path) -> list[dict]:

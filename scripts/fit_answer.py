@@ -4,11 +4,13 @@
 
 Deterministic (fixed seeds, full-batch L-BFGS). Only the questions of the DRCD articles the reader was not fitted
 on are asked (``evallib.reader_article``; every passage is indexed), so the reader's findings here are those of
-unseen questions. Those articles are split 70/30: the models are fitted on the first part, the operating points
-(answer threshold: the highest within one standard error of the best balanced score; short-answer threshold) are
-chosen on the held-out part, and the held-out figures are printed. The ranker is fitted first; the reader
-(``rag/reader.npz``) then reads each question's best candidates by it, and the reranker, the decision and the
-short-answer picker are fitted on what it found. The answer-or-refuse decision is fitted twice, as a logistic model
+unseen questions. Those articles are split 70/30 (``evallib.answer_articles``): the models are fitted on the first
+part, the operating points (answer threshold: the highest within one standard error of the best balanced score;
+short-answer threshold) are chosen on the held-out part, and the held-out figures are printed. The ranker is fitted
+first; the reader (``rag/reader.npz``) then reads each question's best candidates by it, and the reranker, the
+decision and the short-answer picker are fitted on what it found. ``--held-out-reader`` reads the held-out part
+with another reader, one fitted without those questions (``fit_reader.py --articles use``), so the operating points
+are chosen for it. The answer-or-refuse decision is fitted twice, as a logistic model
 and as a small network; for Chinese questions the one with the better held-out score ships, for other languages the
 logistic one (``OTHER_DECISION``); both models' scores are printed and kept in the model's ``info``.
 Nothing from the sets we report on (dev, XQuAD, CMRC) is read.
@@ -51,8 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evallib import (  # noqa: E402
-    EVAL_DIR, CachedEmbedder, Passage, article, contains_gold, parse_overrides, passage_index, qa_passages,
-    read_jsonl, reader_article, short_right,
+    ANSWER_SEED, EVAL_DIR, CachedEmbedder, Passage, answer_articles, article, contains_gold,
+    parse_overrides, passage_index, qa_passages, read_jsonl, reader_article, short_right,
 )
 from paraphrase import paraphrase, synonym_table  # noqa: E402
 from pseudo_english import english_table, pseudo_english  # noqa: E402
@@ -71,8 +73,6 @@ from rag.store import Index  # noqa: E402
 from rag.short_answer import SHORT_FEATURES, span_candidates, span_features  # noqa: E402
 from rag.split import SENTENCE  # noqa: E402
 
-SEED = 20261201
-HOLDOUT = 0.3
 SUBSAMPLE = {"off-topic": 1400, "unstated fact": 1200, "pseudo-English": 2500, "pseudo-English hard negative": 1500,
              "pseudo-English off-topic": 1000, "pseudo-English changed fact": 700, "pseudo-English unstated fact": 700,
              "keyword": 1000, "paraphrase": 2000, "paraphrase hard negative": 800, "paraphrase unstated fact": 600}
@@ -236,7 +236,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], l2: fl
 
 
 def fit_mlp(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], hidden: int = 16, l2: float = 1e-3,
-            seed: int = SEED) -> Mlp:
+            seed: int = ANSWER_SEED) -> Mlp:
     """A one-hidden-layer tanh network with a logistic output, classes weighted equally, L2 on the weights;
     seeded start, full-batch L-BFGS (deterministic)."""
     mean, scale = standardise(x)
@@ -387,7 +387,10 @@ def main() -> int:
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     parser.add_argument("--reader", type=Path, default=WEIGHTS,
-                        help="the reader's weights, fitted on the other half of DRCD's articles")
+                        help="the reader the models are fitted on: fitted on the other half of DRCD's articles")
+    parser.add_argument("--held-out-reader", type=Path, default=None,
+                        help="the reader the held-out questions are read with, the operating points chosen on "
+                             "(default: --reader's)")
     parser.add_argument("--limit", type=int, default=None, help="ask at most this many questions of each kind (a trial)")
     parser.add_argument("-c", "--config", action="append", default=[], metavar="FIELD=VALUE",
                         help="a Config field for this fit (a trial, e.g. answer_hits_other=6)")
@@ -395,15 +398,13 @@ def main() -> int:
                         help="leave a kind of example out of the fitting, not out of the held-out figures (an ablation)")
     args = parser.parse_args()
     started = time.time()
-    rng = random.Random(SEED)
+    rng = random.Random(ANSWER_SEED)
     config = Config(show_progress=True, **parse_overrides(args.config))
     embedder = CachedEmbedder(config)
     passages = qa_passages(args.eval_dir / "drcd_train_corpus.jsonl")
     rows = read_jsonl(args.eval_dir / "drcd_train.jsonl")
     text = {p.pid: p.text for p in passages}
-    articles = sorted({article(p.pid) for p in passages if not reader_article(article(p.pid))})
-    rng.shuffle(articles)
-    train_articles = set(articles[: int(len(articles) * (1 - HOLDOUT))])
+    train_articles = answer_articles((article(p.pid) for p in passages), rng)
 
     full = passage_index(passages, embedder, config, "zh")
     odd = {p.pid for i, p in enumerate(passages) if i % 2}
@@ -463,7 +464,9 @@ def main() -> int:
 
     fitted = [e for e in train if e.answerable]
     ranker = fit_ranker([e.x for e in fitted], [e.labels for e in fitted], SENTENCE_FEATURES)
-    read_all(data, ranker, open_reader(config.models_dir, config.encoder, args.reader), config)
+    read_all([e for e in data if e.train], ranker, open_reader(config.models_dir, config.encoder, args.reader), config)
+    read_all(held, ranker, open_reader(config.models_dir, config.encoder, args.held_out_reader or args.reader),
+             config)
     print(f"read ({time.time() - started:.0f} s)")
     reranker = fit_ranker([e.z for e in fitted], [e.top_labels for e in fitted], READ_FEATURES)
     g_train, right_train, ans_train = decisions(train, reranker, config)
@@ -543,7 +546,7 @@ def main() -> int:
         print(f"  {kind:<26}" + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                            for k, v in figures.items()))
     info = {"data": "DRCD (drcd_train*.jsonl), the articles the reader was not fitted on, split 70/30 with seed %d"
-                    % SEED,
+                    % ANSWER_SEED,
             "examples": {"train": len(train), "held_out": len(held)}, "held_out": report,
             "decision": {"chinese": chosen, "other": OTHER_DECISION,
                          **{f"{k}_balanced": [round(x, 4) for x in v[0]] for k, v in fitted_decisions.items()}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from evallib import article, reader_article, short_right  # noqa: E402
+from evallib import ANSWER_SEED, answer_articles, article, reader_article, short_right  # noqa: E402
 from fit_answer import (  # noqa: E402
     Example, balanced, choose_answer_threshold, fit_logistic, fit_mlp, fit_ranker, standard_error, swap_fact,
 )
@@ -105,6 +106,14 @@ def test_the_reader_and_the_answer_models_are_fitted_on_disjoint_halves_of_drcd(
     names = [article(f"drcd-train-{n}-3") for n in range(400)]
     assert names[0] == "drcd-train-0" and 150 < sum(map(reader_article, names)) < 250
     assert [reader_article(n) for n in names] == [reader_article(n) for n in names]  # stable across runs
+
+
+def test_the_answer_models_hold_out_30_percent_of_their_articles_by_a_stable_draw():
+    names = [article(f"drcd-train-{n}-3") for n in range(400)]
+    fitted = answer_articles(names, random.Random(ANSWER_SEED))
+    held = {n for n in names if not reader_article(n)} - fitted
+    assert not any(map(reader_article, fitted)) and 0.25 < len(held) / (len(held) + len(fitted)) < 0.35
+    assert fitted == answer_articles(reversed(names), random.Random(ANSWER_SEED))  # the order given does not matter
 
 
 def test_an_unstated_fact_passage_keeps_its_story_and_loses_the_sentences_that_answer():
