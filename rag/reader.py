@@ -7,9 +7,8 @@ or that none of them holds it (the ``<s>`` token). Its scores become features of
 ``scripts/fit_reader.py`` fits it on DRCD and writes ``rag/reader.npz``: low-rank (LoRA) updates of the
 encoder's linear layers and the span head, a few MB. ``ensure_reader`` merges them into the built embedding
 model once and exports one ONNX graph beside the encoder's export (its word vectors shared, ``words.npy``), named
-by the weights' hash, so readers of other weights (``scripts/fit_answer.py`` reads with a half-data reader) keep
-their own;
-``OnnxReader`` runs it on the encoder backend's runtime (OpenVINO or ONNX Runtime), without torch
+by the weights' hash, so a fit can read with other weights (``fit_answer.py --held-out-reader``) while the shipped
+reader serves; ``OnnxReader`` runs it on the encoder backend's runtime (OpenVINO or ONNX Runtime), without torch
 (``TorchReader`` where the export fails).
 """
 
@@ -239,9 +238,8 @@ class TorchReader(Reader):
 @lru_cache(maxsize=2)
 def open_reader(models_dir: Path, encoder: str = "openvino", weights: Path = WEIGHTS) -> Reader:
     """The reader of the fitted ``weights`` over the offline model in ``models_dir`` (built and exported on first
-    use): on the runtime
-    of the ``encoder`` backend (``rag.onnx_encoder.session``) unless it is ``torch`` or the export fails (logged),
-    then torch. It reads with the offline model whatever model embeds the pages: its updates were fitted on that
+    use): on the runtime of the ``encoder`` backend (``rag.onnx_encoder.session``) unless it is ``torch`` or the
+    export fails (logged), then torch. It reads with the offline model whatever model embeds the pages: its updates were fitted on that
     model's weights."""
     from tokenizers import Tokenizer
 
