@@ -78,6 +78,12 @@ def answer_articles(names: Iterable[str], rng: random.Random) -> set[str]:
     return set(articles[: int(len(articles) * (1 - ANSWER_HOLDOUT))])
 
 
+def answer_fold(name: str) -> int:
+    """Which of two folds an article of the answer models' half is in, for readers cross-fitted on their fitted
+    part (``fit_reader.py --articles use --fold``): a stable hash, independent of ``reader_article``'s."""
+    return hashlib.sha256(name.encode("utf-8")).digest()[1] % 2
+
+
 def read_jsonl(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]

@@ -7,7 +7,9 @@ ranker and the decision on the other half, so the reader's scores there are thos
 ``--articles use`` also reads the part of that other half the answer models are fitted on
 (``evallib.answer_articles``), never the part they hold out, for a reader with 1.9× the questions that
 ``fit_answer.py --held-out-reader`` reads the held-out questions with while the answer models are fitted on the
-half reader's findings (``--reader``); tried, not shipped (docs/eval.md).
+half reader's findings (``--reader``); tried, not shipped (docs/eval.md). ``--fold 0|1`` keeps only one fold of
+that fitted part (``evallib.answer_fold``): two such readers, each reading the other fold's questions, would let the
+answer models learn from findings as strong as the reader in use (cross-fitting; not yet done).
 Each question is read with a few sentences of its passage in page order (the answer's sentence and others,
 sometimes one from another paragraph of the article), and, for some questions, with sentences that do not hold
 the answer (the target is then "none"). With ``--english SHARE`` that share of the questions is asked in
@@ -36,7 +38,7 @@ from tokenizers import Tokenizer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evallib import ANSWER_SEED, EVAL_DIR, answer_articles, article, read_jsonl, reader_article  # noqa: E402
+from evallib import ANSWER_SEED, EVAL_DIR, answer_articles, answer_fold, article, read_jsonl, reader_article  # noqa: E402
 from pseudo_english import Tables, english_table, pseudo_english  # noqa: E402
 
 from rag.config import Config  # noqa: E402
@@ -219,6 +221,9 @@ def main() -> int:
     parser.add_argument("--articles", choices=("reader", "use"), default="reader",
                         help="reader: the reader's half of DRCD's articles (shipped); use: also the articles "
                              "fit_answer.py fits on, not those it holds out")
+    parser.add_argument("--fold", type=int, choices=(0, 1), default=None,
+                        help="with --articles use: only the fitted part's articles of this fold (evallib.answer_fold), "
+                             "a reader cross-fitted to read the other fold's questions")
     parser.add_argument("--english", type=float, default=0.0,
                         help="share of questions asked in pseudo-English, windows drawn afresh each epoch (default 0)")
     args = parser.parse_args()
@@ -241,7 +246,8 @@ def main() -> int:
     held, train_rows = rows[:CHECK], rows[CHECK:]
     if args.articles == "use":
         fitted = answer_articles(by_article, random.Random(ANSWER_SEED))
-        train_rows += [r for r in readable if article(r["context_id"]) in fitted]
+        train_rows += [r for r in readable if article(r["context_id"]) in fitted
+                       and args.fold in (None, answer_fold(article(r["context_id"])))]
         rng.shuffle(train_rows)
     train_rows = train_rows[: args.questions]
 
@@ -284,7 +290,8 @@ def main() -> int:
         meta = {"rank": RANK, "alpha": ALPHA, "seed": SEED, "epochs": epoch + 1, "lr": args.lr,
                 "questions": len(train_rows), "windows": len(data), "english": args.english, "bf16": args.bf16,
                 "data": "DRCD, " + ("the reader's half of the articles" if args.articles == "reader"
-                                    else "the reader's half and the answer models' fitted part of the articles"),
+                                    else "the reader's half and the answer models' fitted part of the articles"
+                                    + ("" if args.fold is None else f", fold {args.fold}")),
                 "seconds": round(time.time() - started)}
         save(args.out, wrapped, head, meta)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {time.time() - started:.0f} s")

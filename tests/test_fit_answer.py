@@ -10,7 +10,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-from evallib import ANSWER_SEED, answer_articles, article, reader_article, short_right  # noqa: E402
+from evallib import ANSWER_SEED, answer_articles, answer_fold, article, reader_article, short_right  # noqa: E402
 from fit_answer import (  # noqa: E402
     Example, balanced, choose_answer_threshold, fit_logistic, fit_mlp, fit_ranker, standard_error, swap_fact,
 )
@@ -114,6 +114,8 @@ def test_the_answer_models_hold_out_30_percent_of_their_articles_by_a_stable_dra
     held = {n for n in names if not reader_article(n)} - fitted
     assert not any(map(reader_article, fitted)) and 0.25 < len(held) / (len(held) + len(fitted)) < 0.35
     assert fitted == answer_articles(reversed(names), random.Random(ANSWER_SEED))  # the order given does not matter
+    folds = [answer_fold(n) for n in sorted(fitted)]
+    assert folds == [answer_fold(n) for n in sorted(fitted)] and 0.35 < sum(folds) / len(folds) < 0.65
 
 
 def test_an_unstated_fact_passage_keeps_its_story_and_loses_the_sentences_that_answer():
