@@ -10,7 +10,9 @@ short-answer threshold) are chosen on the held-out part, and the held-out figure
 first; the reader (``rag/reader.npz``) then reads each question's best candidates by it, and the reranker, the
 decision and the short-answer picker are fitted on what it found. ``--held-out-reader`` reads the held-out part
 with another reader, one fitted without those questions (``fit_reader.py --articles use``), so the operating points
-are chosen for it. The answer-or-refuse decision is fitted twice, as a logistic model
+are chosen for it; ``--fold-readers`` reads each fold of the fitted part (``evallib.answer_fold``) with a reader
+fitted with the other fold (``fit_reader.py --articles use --fold``), so the models learn from findings about as
+strong as that reader's (cross-fitting). The answer-or-refuse decision is fitted twice, as a logistic model
 and as a small network; for Chinese questions the one with the better held-out score ships, for other languages the
 logistic one (``OTHER_DECISION``); both models' scores are printed and kept in the model's ``info``.
 Nothing from the sets we report on (dev, XQuAD, CMRC) is read.
@@ -53,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evallib import (  # noqa: E402
-    ANSWER_SEED, EVAL_DIR, CachedEmbedder, Passage, answer_articles, article, contains_gold,
+    ANSWER_SEED, EVAL_DIR, CachedEmbedder, Passage, answer_articles, answer_fold, article, contains_gold,
     parse_overrides, passage_index, qa_passages, read_jsonl, reader_article, short_right,
 )
 from paraphrase import paraphrase, synonym_table  # noqa: E402
@@ -91,6 +93,7 @@ class Example:
     """One question asked of one index: its candidates' features and labels, and the question-level facts."""
 
     qid: str
+    article: str
     kind: str
     train: bool
     x: np.ndarray
@@ -171,7 +174,7 @@ def examples(index: Index, rows: list[dict], kind: str, answerable: bool, train_
         gold = row["context_id"]
         labels = np.array([answerable and c.hit.chunk.doc_id == gold and contains_gold(c.text, row["answers"])
                            for c in pool], dtype=np.float64)
-        out.append(Example(row["id"], kind, article(gold) in train_articles, x, labels, q, pool,
+        out.append(Example(row["id"], article(gold), kind, article(gold) in train_articles, x, labels, q, pool,
                            [h.dense for h in hits], [near_text(index, c.hit.chunk) for c in pool],
                            row["answers"], answerable))
     return out
@@ -388,6 +391,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     parser.add_argument("--reader", type=Path, default=WEIGHTS,
                         help="the reader the models are fitted on: fitted on the other half of DRCD's articles")
+    parser.add_argument("--fold-readers", type=Path, nargs=2, default=None, metavar=("FOLD0", "FOLD1"),
+                        help="cross-fitting: the readers fitted with each fold of the fitted part "
+                             "(fit_reader.py --articles use --fold k); each fold's questions are read by the other's")
     parser.add_argument("--held-out-reader", type=Path, default=None,
                         help="the reader the held-out questions are read with, the operating points chosen on "
                              "(default: --reader's)")
@@ -464,7 +470,13 @@ def main() -> int:
 
     fitted = [e for e in train if e.answerable]
     ranker = fit_ranker([e.x for e in fitted], [e.labels for e in fitted], SENTENCE_FEATURES)
-    read_all([e for e in data if e.train], ranker, open_reader(config.models_dir, config.encoder, args.reader), config)
+    if args.fold_readers:
+        for fold, weights in zip((1, 0), args.fold_readers):
+            read_all([e for e in data if e.train and answer_fold(e.article) == fold], ranker,
+                     open_reader(config.models_dir, config.encoder, weights), config)
+    else:
+        read_all([e for e in data if e.train], ranker, open_reader(config.models_dir, config.encoder, args.reader),
+                 config)
     read_all(held, ranker, open_reader(config.models_dir, config.encoder, args.held_out_reader or args.reader),
              config)
     print(f"read ({time.time() - started:.0f} s)")

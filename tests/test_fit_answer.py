@@ -28,7 +28,7 @@ def test_listwise_ranker_learns_which_feature_marks_the_right_sentence():
         labels = np.zeros(6)
         right = int(np.argmax(x[:, 0]))
         labels[right] = 1
-        examples.append(Example("q", "answerable", True, x, labels, None, [], [], [], [], True))
+        examples.append(Example("q", "drcd-train-0", "answerable", True, x, labels, None, [], [], [], [], True))
     ranker = fit_ranker([e.x for e in examples], [e.labels for e in examples], SENTENCE_FEATURES)
     hits = sum(int(np.argmax(ranker.score(e.x))) == int(np.argmax(e.labels)) for e in examples)
     assert hits >= 55 and np.argmax(np.abs(ranker.weights)) == 0
