@@ -340,6 +340,8 @@ def choose_answer_threshold(p: np.ndarray, right: np.ndarray, answerable: np.nda
     standard error of the best (the one-standard-error rule, ties broken toward refusing: a wrong citation is worse
     than "not in these pages", and the score's top is flat, so its argmax moved by 0.1 between refits), with the
     trade-off curve."""
+    if answerable.all() or not answerable.any():
+        raise SystemExit("the held-out part holds questions of one side only (answerable or not): raise --limit")
     thresholds = np.round(np.arange(0.05, 0.96, 0.01), 2)
     scores = np.array([balanced(p, right, answerable, float(t)) for t in thresholds])
     best = int(np.argmax(scores))

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
@@ -57,6 +58,8 @@ def test_the_threshold_is_the_highest_within_one_standard_error_of_the_best():
     floor = scores[best] - standard_error(p, right, answerable, float(grid[best]))
     assert t > grid[best] and balanced(p, right, answerable, t) >= floor
     assert (scores[grid > t] < floor).all()
+    with pytest.raises(SystemExit, match="raise --limit"):  # a trial too small to hold both sides
+        choose_answer_threshold(p[:600], right[:600], answerable[:600])
 
 
 def test_the_network_learns_a_rule_no_linear_score_can_and_is_stored_as_json(tmp_path):
