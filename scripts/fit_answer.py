@@ -472,15 +472,16 @@ def main() -> int:
 
     fitted = [e for e in train if e.answerable]
     ranker = fit_ranker([e.x for e in fitted], [e.labels for e in fitted], SENTENCE_FEATURES)
-    if args.fold_readers:
+
+    def read_with(weights: Path, which: list[Example]) -> None:
+        read_all(which, ranker, open_reader(config.models_dir, config.encoder, weights), config)
+
+    if args.fold_readers:  # the reader fitted with fold 0 reads fold 1's questions, and the other way round
         for fold, weights in zip((1, 0), args.fold_readers):
-            read_all([e for e in data if e.train and answer_fold(e.article) == fold], ranker,
-                     open_reader(config.models_dir, config.encoder, weights), config)
+            read_with(weights, [e for e in data if e.train and answer_fold(e.article) == fold])
     else:
-        read_all([e for e in data if e.train], ranker, open_reader(config.models_dir, config.encoder, args.reader),
-                 config)
-    read_all(held, ranker, open_reader(config.models_dir, config.encoder, args.held_out_reader or args.reader),
-             config)
+        read_with(args.reader, [e for e in data if e.train])
+    read_with(args.held_out_reader or args.reader, held)
     print(f"read ({time.time() - started:.0f} s)")
     reranker = fit_ranker([e.z for e in fitted], [e.top_labels for e in fitted], READ_FEATURES)
     g_train, right_train, ans_train = decisions(train, reranker, config)

@@ -227,6 +227,8 @@ def main() -> int:
     parser.add_argument("--english", type=float, default=0.0,
                         help="share of questions asked in pseudo-English, windows drawn afresh each epoch (default 0)")
     args = parser.parse_args()
+    if args.fold is not None and args.articles != "use":
+        parser.error("--fold keeps one fold of the articles --articles use adds")
     started = time.time()
     torch.set_num_threads(2)
     torch.manual_seed(SEED)

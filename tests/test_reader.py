@@ -94,7 +94,8 @@ def test_the_onnx_runtime_reader_reads_like_the_openvino_ones(reader):
 
 
 def test_a_reader_of_other_weights_reads_with_its_own_graph(tmp_path, reader):
-    """``fit_answer.py`` reads with a half-data reader while the shipped one serves: each keeps its graph."""
+    """A fit reads with other weights (``fit_answer.py --held-out-reader``) while the shipped reader serves: each
+    keeps its graph."""
     weights, meta = lora_state()
     weights["head.weight"] = weights["head.weight"] * 0.2  # flatter logits: a less certain reader
     other = tmp_path / "other.npz"
